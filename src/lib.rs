@@ -1,0 +1,2 @@
+pub use autodiff_macros::grad;
+pub use autodiff_runtime as runtime;
