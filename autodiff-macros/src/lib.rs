@@ -1,5 +1,65 @@
+//! The `#[grad]` attribute: compile-time reverse-mode differentiation.
+//!
+//! Pipeline, one module per stage:
+//! `attr` + `signature` (what to differentiate) → `lower` (syn → SSA `ir`)
+//! → `activity` (which values need adjoints) → `reverse` (adjoint
+//! statements from the `rules` table) → `emit` (`f_grad`, `f_pullback`).
+//! Every stage reports into one `ctxt::Ctxt`; the macro never panics on user
+//! input.
+
+mod activity;
+mod attr;
+mod ctxt;
+mod emit;
+mod ir;
+mod lower;
+mod names;
+mod reverse;
+mod rules;
+mod signature;
+
 use proc_macro::TokenStream;
+use quote::{quote, ToTokens};
+
+/// Differentiates the function it is put on. See the `autodiff` crate docs.
 #[proc_macro_attribute]
-pub fn grad(_a: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn grad(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+fn expand(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new_spanned(
+                &item,
+                "#[grad] goes on a function (`fn f(x: f64) -> f64 { ... }`)",
+            )
+            .to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    let cx = ctxt::Ctxt::new();
+    let args = attr::parse(&cx, attr);
+    let generated = signature::read(&cx, &func, &args).and_then(|sig| {
+        if cx.has_errors() {
+            return None;
+        }
+        let mut names = names::Names::new(func.to_token_stream());
+        let ir = lower::lower(&cx, &func, &sig, &mut names)?;
+        let act = activity::analyze(&cx, &ir, &sig);
+        if cx.has_errors() {
+            return None;
+        }
+        Some(emit::emit(&func, &sig, &ir, &act, &names))
+    });
+    let errors = cx.into_compile_errors();
+    quote! {
+        #func
+        #errors
+        #generated
+    }
 }

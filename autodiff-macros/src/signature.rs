@@ -1,0 +1,269 @@
+//! Reads the signature: which parameters are differentiable, and the
+//! (scalar) return type. A proc macro sees no types, so this works on the
+//! written type syntax and refuses what it cannot classify rather than guess.
+
+use crate::attr::Args;
+use crate::ctxt::Ctxt;
+use quote::ToTokens;
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+
+/// The float types `#[grad]` differentiates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Float {
+    F32,
+    F64,
+}
+
+/// How a parameter takes part in differentiation.
+#[derive(Clone, Debug)]
+pub enum ParamKind {
+    /// An `f32`/`f64` input with an entry in the gradient.
+    Scalar(Float),
+    /// A value the gradient does not depend on (integers, `bool`, labels, or
+    /// a float left out by `wrt(...)`).
+    Constant,
+}
+
+#[derive(Clone)]
+pub struct Param {
+    /// `None` for a `_` pattern.
+    pub ident: Option<Ident>,
+    pub ty: Type,
+    pub kind: ParamKind,
+    /// Attributes written on the parameter, kept on the generated functions.
+    pub attrs: Vec<syn::Attribute>,
+}
+
+pub struct Signature {
+    pub params: Vec<Param>,
+    pub ret: Float,
+    pub ret_ty: Type,
+}
+
+pub fn float_of(ty: &Type) -> Option<Float> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if !last.arguments.is_none() {
+                return None;
+            }
+            // `f64`, `core::primitive::f64`, `std::primitive::f64`
+            let single = p.path.segments.len() == 1 && p.path.leading_colon.is_none();
+            let prim = p.path.segments.len() == 3
+                && matches!(
+                    p.path.segments[0].ident.to_string().as_str(),
+                    "core" | "std"
+                )
+                && p.path.segments[1].ident == "primitive";
+            if !(single || prim) {
+                return None;
+            }
+            if last.ident == "f64" {
+                Some(Float::F64)
+            } else if last.ident == "f32" {
+                Some(Float::F32)
+            } else {
+                None
+            }
+        }
+        Type::Group(g) => float_of(&g.elem),
+        Type::Paren(p) => float_of(&p.elem),
+        _ => None,
+    }
+}
+
+const CONSTANT_TYPES: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
+    "char", "str", "String",
+];
+
+/// Types whose values never carry a derivative.
+fn is_constant_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let seg = &p.path.segments[0];
+            seg.arguments.is_none() && CONSTANT_TYPES.iter().any(|t| seg.ident == t)
+        }
+        Type::Reference(r) => is_constant_type(&r.elem),
+        Type::Slice(s) => is_constant_type(&s.elem),
+        Type::Array(a) => is_constant_type(&a.elem),
+        Type::Group(g) => is_constant_type(&g.elem),
+        Type::Paren(p) => is_constant_type(&p.elem),
+        _ => false,
+    }
+}
+
+/// Float containers: in the public contract, not yet in this version.
+fn float_container(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => float_container(&r.elem) || float_of(&r.elem).is_some(),
+        Type::Slice(s) => float_of(&s.elem).is_some(),
+        Type::Array(a) => float_of(&a.elem).is_some(),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Vec"
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if float_of(t).is_some())))
+        }),
+        _ => false,
+    }
+}
+
+pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
+    let sig = &func.sig;
+    if let Some(t) = &sig.asyncness {
+        cx.error_spanned_by(t, "#[grad] does not support `async fn`: differentiate a plain `fn` and call it from async code");
+    }
+    if let Some(t) = &sig.unsafety {
+        cx.error_spanned_by(
+            t,
+            "#[grad] does not support `unsafe fn`: differentiate a safe function",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(abi, "#[grad] does not support `extern` functions: differentiate a plain Rust `fn` and wrap it");
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error_spanned_by(v, "#[grad] does not support variadic functions");
+    }
+
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => cx.error_spanned_by(
+                r,
+                "#[grad] does not support methods taking `self`: write a free function (or an associated function) that takes the values it needs as parameters",
+            ),
+            FnArg::Typed(pt) => {
+                let ident = match &*pt.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        Some(pi.ident.clone())
+                    }
+                    Pat::Wild(_) => None,
+                    other => {
+                        cx.error_spanned_by(
+                            other,
+                            "#[grad] does not support patterns in parameters: bind the parameter to a plain name (`x: f64`) and destructure it in the body",
+                        );
+                        continue;
+                    }
+                };
+                params.push(Param {
+                    ident,
+                    ty: (*pt.ty).clone(),
+                    kind: ParamKind::Constant,
+                    attrs: pt.attrs.clone(),
+                });
+            }
+        }
+    }
+
+    // Which parameters are differentiable: all float ones, or exactly `wrt(...)`.
+    if let Some(wrt) = &args.wrt {
+        for (i, name) in wrt.iter().enumerate() {
+            if wrt[..i].iter().any(|n| n == name) {
+                cx.error_spanned_by(name, format!("`{name}` is listed twice in `wrt(...)`"));
+            } else if !params.iter().any(|p| p.ident.as_ref() == Some(name)) {
+                cx.error_spanned_by(
+                    name,
+                    format!("`wrt({name})`: this function has no parameter named `{name}`"),
+                );
+            }
+        }
+    }
+    for p in &mut params {
+        let wanted = match (&args.wrt, &p.ident) {
+            (Some(wrt), Some(id)) => Some(wrt.iter().any(|n| n == id)),
+            (Some(_), None) => Some(false),
+            (None, _) => None,
+        };
+        p.kind = classify(cx, p, wanted);
+    }
+
+    let ret_ty = match &sig.output {
+        ReturnType::Default => {
+            cx.error_spanned_by(
+                &sig.ident,
+                "#[grad] needs a function that returns `f32` or `f64`: the gradient is taken of a scalar output",
+            );
+            return None;
+        }
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+    let ret = match float_of(&ret_ty) {
+        Some(f) => f,
+        None => {
+            cx.error_spanned_by(
+                &ret_ty,
+                format!(
+                    "#[grad] needs a scalar `f32` or `f64` return type, found `{}`: return the scalar (e.g. the loss) whose gradient you want",
+                    ret_ty.to_token_stream()
+                ),
+            );
+            return None;
+        }
+    };
+
+    if !cx.has_errors()
+        && !params
+            .iter()
+            .any(|p| matches!(p.kind, ParamKind::Scalar(_)))
+    {
+        cx.error_spanned_by(
+            &sig.inputs,
+            "#[grad] found no differentiable parameter: give the function an `f32` or `f64` parameter to differentiate with respect to",
+        );
+    }
+    Some(Signature {
+        params,
+        ret,
+        ret_ty,
+    })
+}
+
+/// `wanted`: `None` without `wrt(...)`, else whether `wrt` lists the parameter.
+fn classify(cx: &Ctxt, p: &Param, wanted: Option<bool>) -> ParamKind {
+    let ty = &p.ty;
+    if let Some(f) = float_of(ty) {
+        return match wanted {
+            Some(false) => ParamKind::Constant,
+            _ => ParamKind::Scalar(f),
+        };
+    }
+    let name = p
+        .ident
+        .as_ref()
+        .map_or_else(|| "_".to_string(), |i| i.to_string());
+    if wanted == Some(false) {
+        return ParamKind::Constant;
+    }
+    if is_constant_type(ty) {
+        if wanted == Some(true) {
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "`wrt({name})`: `{name}` has type `{}`, which has no derivative; list only `f32`/`f64` parameters",
+                    ty.to_token_stream()
+                ),
+            );
+        }
+        return ParamKind::Constant;
+    }
+    if float_container(ty) {
+        cx.error_spanned_by(
+            ty,
+            format!(
+                "#[grad] does not differentiate parameters of type `{}` in this version: only `f32` and `f64` scalars are supported; pass the values as scalar parameters, or mark `{name}` constant by listing the others in #[grad(wrt(...))]",
+                ty.to_token_stream()
+            ),
+        );
+        return ParamKind::Constant;
+    }
+    cx.error_spanned_by(
+        ty,
+        format!(
+            "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` for a differentiable scalar, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
+            ty.to_token_stream()
+        ),
+    );
+    ParamKind::Constant
+}
