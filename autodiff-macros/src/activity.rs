@@ -19,17 +19,13 @@ impl Activity {
     pub fn active(&self, v: VarId) -> bool {
         self.varied[v.0] && self.useful[v.0]
     }
-
-    pub fn active_operand(&self, op: &Operand) -> bool {
-        matches!(op, Operand::Var(v) if self.active(*v))
-    }
 }
 
 pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
     let n = f.vars.len();
     let mut varied = vec![false; n];
     for (p, id) in sig.params.iter().zip(&f.params) {
-        if let (ParamKind::Scalar(_), Some(id)) = (&p.kind, id) {
+        if let (ParamKind::Scalar, Some(id)) = (&p.kind, id) {
             varied[id.0] = true;
         }
     }

@@ -59,7 +59,7 @@ pub fn emit(
         .params
         .iter()
         .zip(&f.params)
-        .filter(|(p, _)| matches!(p.kind, ParamKind::Scalar(_)))
+        .filter(|(p, _)| matches!(p.kind, ParamKind::Scalar))
         .collect();
     let grad_tys: Vec<_> = diff.iter().map(|(p, _)| &p.ty).collect();
     let grads_ty = tuple_or_bare(grad_tys.iter().map(|t| t.to_token_stream()).collect());

@@ -12,15 +12,6 @@ use proc_macro2::{Ident, TokenStream};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VarId(pub usize);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VarKind {
-    Param,
-    /// A version of a variable the user named (`let s0 = ...`, `acc += ...`).
-    User,
-    /// An intermediate of a nested expression.
-    Temp,
-}
-
 #[derive(Clone, Debug)]
 pub struct Var {
     /// The name it is emitted under: the user's own token for the first
@@ -28,7 +19,6 @@ pub struct Var {
     pub ident: Ident,
     /// The user's type annotation, kept so `let c: f32 = 2.0;` stays typed.
     pub ty: Option<syn::Type>,
-    pub kind: VarKind,
 }
 
 /// An instruction argument.

@@ -9,7 +9,7 @@
 //! compile shows every problem.
 
 use crate::ctxt::Ctxt;
-use crate::ir::{Constant, Form, Function, Instr, Op, Operand, Stmt, Var, VarId, VarKind};
+use crate::ir::{Constant, Form, Function, Instr, Op, Operand, Stmt, Var, VarId};
 use crate::names::Names;
 use crate::rules::{self, Known, Prim};
 use crate::signature::Signature;
@@ -77,7 +77,7 @@ pub fn lower(
     for p in &sig.params {
         let id = p.ident.as_ref().map(|ident| {
             let emitted = lw.names.user_binding(ident);
-            let v = lw.new_var(emitted, Some(p.ty.clone()), VarKind::Param);
+            let v = lw.new_var(emitted, Some(p.ty.clone()));
             lw.bind(ident, Some(v), None);
             v
         });
@@ -101,8 +101,8 @@ fn unsupported(what: &str, instead: &str) -> String {
 }
 
 impl Lowerer<'_> {
-    fn new_var(&mut self, ident: Ident, ty: Option<syn::Type>, kind: VarKind) -> VarId {
-        self.vars.push(Var { ident, ty, kind });
+    fn new_var(&mut self, ident: Ident, ty: Option<syn::Type>) -> VarId {
+        self.vars.push(Var { ident, ty });
         VarId(self.vars.len() - 1)
     }
 
@@ -334,12 +334,12 @@ impl Lowerer<'_> {
     }
 
     fn bind_pending(&mut self, p: Pending, want: Option<BindAs>) -> VarId {
-        let (ident, ty, kind) = match want {
-            Some(BindAs::User(user, ty)) => (self.names.user_binding(user), ty, VarKind::User),
-            Some(BindAs::Fixed(name)) => (name, None, VarKind::Temp),
-            None => (self.names.temp(), None, VarKind::Temp),
+        let (ident, ty) = match want {
+            Some(BindAs::User(user, ty)) => (self.names.user_binding(user), ty),
+            Some(BindAs::Fixed(name)) => (name, None),
+            None => (self.names.temp(), None),
         };
-        let dest = self.new_var(ident, ty, kind);
+        let dest = self.new_var(ident, ty);
         self.body.push(Stmt::Instr(Instr {
             dest,
             op: p.op,
@@ -539,6 +539,10 @@ impl Lowerer<'_> {
                 };
                 pending(op, Form::Cast((*c.ty).clone()), vec![a], "cast")
             }
+            Expr::Macro(m) => {
+                self.cx.error_spanned_by(e, macro_message(&m.mac));
+                None
+            }
             Expr::Block(b) if b.label.is_none() => {
                 let op = self.lower_block(&b.block, None)?;
                 Some(Value::Operand(op))
@@ -679,7 +683,6 @@ fn describe_unsupported(e: &Expr) -> (&'static str, &'static str) {
         Expr::Break(_) | Expr::Continue(_) => ("`break`/`continue`", "loops are not differentiated yet"),
         Expr::Closure(_) => ("closures", "write the computation inline, or as a separate function"),
         Expr::Unsafe(_) => ("`unsafe` blocks", "differentiate safe code only"),
-        Expr::Macro(_) => ("macro invocations inside a differentiated function", "write the computation out"),
         Expr::Index(_) => ("indexing in this version", "only `f32`/`f64` scalars are supported; pass the values as scalar parameters"),
         Expr::Field(_) => ("field access", "pass the fields as separate `f32`/`f64` parameters"),
         Expr::Tuple(_) => ("tuples", "return a single `f32`/`f64` value and bind each value with its own `let`"),

@@ -18,7 +18,7 @@ pub enum Float {
 #[derive(Clone, Debug)]
 pub enum ParamKind {
     /// An `f32`/`f64` input with an entry in the gradient.
-    Scalar(Float),
+    Scalar,
     /// A value the gradient does not depend on (integers, `bool`, labels, or
     /// a float left out by `wrt(...)`).
     Constant,
@@ -36,7 +36,6 @@ pub struct Param {
 
 pub struct Signature {
     pub params: Vec<Param>,
-    pub ret: Float,
     pub ret_ty: Type,
 }
 
@@ -172,8 +171,8 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
     }
     for p in &mut params {
         let wanted = match (&args.wrt, &p.ident) {
-            (Some(wrt), Some(id)) => Some(wrt.iter().any(|n| n == id)),
-            (Some(_), None) => Some(false),
+            (Some(wrt), Some(id)) => Some(wrt.iter().find(|n| *n == id)),
+            (Some(_), None) => Some(None),
             (None, _) => None,
         };
         p.kind = classify(cx, p, wanted);
@@ -189,60 +188,52 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
         }
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
-    let ret = match float_of(&ret_ty) {
-        Some(f) => f,
-        None => {
+    if float_of(&ret_ty).is_none() {
+        {
             cx.error_spanned_by(
                 &ret_ty,
                 format!(
                     "#[grad] needs a scalar `f32` or `f64` return type, found `{}`: return the scalar (e.g. the loss) whose gradient you want",
-                    ret_ty.to_token_stream()
+                    type_string(&ret_ty)
                 ),
             );
             return None;
         }
-    };
+    }
 
-    if !cx.has_errors()
-        && !params
-            .iter()
-            .any(|p| matches!(p.kind, ParamKind::Scalar(_)))
-    {
+    if !cx.has_errors() && !params.iter().any(|p| matches!(p.kind, ParamKind::Scalar)) {
         cx.error_spanned_by(
             &sig.inputs,
             "#[grad] found no differentiable parameter: give the function an `f32` or `f64` parameter to differentiate with respect to",
         );
     }
-    Some(Signature {
-        params,
-        ret,
-        ret_ty,
-    })
+    Some(Signature { params, ret_ty })
 }
 
-/// `wanted`: `None` without `wrt(...)`, else whether `wrt` lists the parameter.
-fn classify(cx: &Ctxt, p: &Param, wanted: Option<bool>) -> ParamKind {
+/// `wanted`: `None` without `wrt(...)`, else the `wrt` entry naming the
+/// parameter, if any.
+fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
     let ty = &p.ty;
-    if let Some(f) = float_of(ty) {
+    if float_of(ty).is_some() {
         return match wanted {
-            Some(false) => ParamKind::Constant,
-            _ => ParamKind::Scalar(f),
+            Some(None) => ParamKind::Constant,
+            _ => ParamKind::Scalar,
         };
     }
     let name = p
         .ident
         .as_ref()
         .map_or_else(|| "_".to_string(), |i| i.to_string());
-    if wanted == Some(false) {
+    if wanted == Some(None) {
         return ParamKind::Constant;
     }
     if is_constant_type(ty) {
-        if wanted == Some(true) {
+        if let Some(Some(entry)) = wanted {
             cx.error_spanned_by(
-                ty,
+                entry,
                 format!(
                     "`wrt({name})`: `{name}` has type `{}`, which has no derivative; list only `f32`/`f64` parameters",
-                    ty.to_token_stream()
+                    type_string(ty)
                 ),
             );
         }
@@ -253,7 +244,7 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<bool>) -> ParamKind {
             ty,
             format!(
                 "#[grad] does not differentiate parameters of type `{}` in this version: only `f32` and `f64` scalars are supported; pass the values as scalar parameters, or mark `{name}` constant by listing the others in #[grad(wrt(...))]",
-                ty.to_token_stream()
+                type_string(ty)
             ),
         );
         return ParamKind::Constant;
@@ -262,8 +253,24 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<bool>) -> ParamKind {
         ty,
         format!(
             "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` for a differentiable scalar, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
-            ty.to_token_stream()
+            type_string(ty)
         ),
     );
     ParamKind::Constant
+}
+
+/// A type as a user writes it (`&[f64]`, not the token spacing `& [f64]`).
+pub fn type_string(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace("& ", "&")
+        .replace(" [", "[")
+        .replace("[ ", "[")
+        .replace(" ]", "]")
+        .replace(" ;", ";")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
 }

@@ -1,0 +1,104 @@
+//! Shared test support: a deterministic point sampler and finite-difference
+//! checks of generated gradients.
+#![allow(dead_code)]
+
+use autodiff::check::GradCheck;
+
+/// SplitMix64: deterministic points, no dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+pub const POINTS: usize = 40;
+
+/// Checks `grad` (value and gradient) against central differences of `f` at
+/// `POINTS` points drawn from `domain`, skipping points where `guard` fails
+/// (near kinks). The value must equal `f` bit for bit.
+pub fn check_f64(
+    name: &str,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    domain: &[(f64, f64)],
+    guard: impl Fn(&[f64]) -> bool,
+) {
+    let mut rng = Rng::new(0x5eed ^ name.len() as u64);
+    let mut checked = 0;
+    for _ in 0..POINTS * 4 {
+        let x: Vec<f64> = domain.iter().map(|&(lo, hi)| rng.uniform(lo, hi)).collect();
+        if !guard(&x) {
+            continue;
+        }
+        let (value, g) = grad(&x);
+        assert_eq!(
+            value.to_bits(),
+            f(&x).to_bits(),
+            "{name}: value differs from f at {x:?}"
+        );
+        if let Err(report) = GradCheck::new().check(&f, &x, &g) {
+            panic!("{name}: gradient mismatch at {x:?}\n{report}");
+        }
+        checked += 1;
+        if checked == POINTS {
+            return;
+        }
+    }
+    panic!("{name}: only {checked} of {POINTS} points passed the guard");
+}
+
+/// The `f32` version of a function: its gradient is compared with the `f64`
+/// version's central differences (relative 1e-3, absolute 1e-4: single
+/// precision carries ~1e-7 relative error per operation, and the f64
+/// reference is accurate to ~1e-9), and with `f32` central differences at
+/// the looser [`GradCheck::f32`] tolerance.
+pub fn check_f32(
+    name: &str,
+    f64_fn: impl Fn(&[f64]) -> f64,
+    f32_fn: impl Fn(&[f32]) -> f32,
+    grad: impl Fn(&[f32]) -> (f32, Vec<f32>),
+    domain: &[(f64, f64)],
+    guard: impl Fn(&[f64]) -> bool,
+) {
+    let mut rng = Rng::new(0xf32 ^ name.len() as u64);
+    let mut checked = 0;
+    for _ in 0..POINTS * 4 {
+        let x: Vec<f64> = domain.iter().map(|&(lo, hi)| rng.uniform(lo, hi)).collect();
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let x = x32.iter().map(|&v| v as f64).collect::<Vec<_>>();
+        if !guard(&x) {
+            continue;
+        }
+        let (value, g) = grad(&x32);
+        assert_eq!(
+            value.to_bits(),
+            f32_fn(&x32).to_bits(),
+            "{name}: f32 value differs from f"
+        );
+        let g64: Vec<f64> = g.iter().map(|&v| v as f64).collect();
+        let reference = GradCheck::new().rel_tol(1e-3).abs_tol(1e-4);
+        if let Err(report) = reference.check(&f64_fn, &x, &g64) {
+            panic!("{name}: f32 gradient vs f64 differences at {x:?}\n{report}");
+        }
+        if let Err(report) = GradCheck::f32().check(&f32_fn, &x32, &g) {
+            panic!("{name}: f32 gradient vs f32 differences at {x:?}\n{report}");
+        }
+        checked += 1;
+        if checked == POINTS {
+            return;
+        }
+    }
+    panic!("{name}: only {checked} of {POINTS} points passed the guard");
+}

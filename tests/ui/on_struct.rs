@@ -1,0 +1,8 @@
+use autodiff::grad;
+
+#[grad]
+struct Point {
+    x: f64,
+}
+
+fn main() {}
