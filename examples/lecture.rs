@@ -10,7 +10,8 @@ fn add_mul(x: f64, y: f64, z: f64) -> f64 {
     q * z
 }
 
-/// The sigmoid neuron of the "flat code" slide.
+/// The sigmoid neuron of the "flat code" slide, with the slide's names.
+#[allow(non_snake_case, clippy::let_and_return)]
 #[grad]
 fn neuron(w0: f64, x0: f64, w1: f64, x1: f64, w2: f64) -> f64 {
     let s0 = w0 * x0;

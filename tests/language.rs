@@ -2,6 +2,13 @@
 //! gradient is checked against central differences, and its value against
 //! the original function bit for bit.
 
+// The tests exercise exactly the forms these lints discourage.
+#![allow(
+    clippy::needless_return,
+    clippy::needless_late_init,
+    clippy::needless_lifetimes
+)]
+
 use autodiff::check::GradCheck;
 use autodiff::{grad, sigmoid};
 

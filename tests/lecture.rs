@@ -46,7 +46,7 @@ fn sigmoid_neuron_printed_digits() {
     // Exact: s3 = 1, dσ/ds3 = σ(1)(1 - σ(1)).
     let s = 1.0 / (1.0 + (-1.0f64).exp());
     let local = s * (1.0 - s);
-    assert!((w0 - local * -1.0).abs() < 1e-15);
+    assert!((w0 + local).abs() < 1e-15); // x0 = -1
     assert!((x1 - local * -3.0).abs() < 1e-15);
     // The formula version agrees (different graph, same function).
     let (v2, g2) = neuron_formula_grad(2.0, -1.0, -3.0, -2.0, -3.0);

@@ -3,6 +3,9 @@
 //! `macro_rules!` macro, in both precisions, which also checks that the
 //! attribute works (hygiene included) inside macro expansions.
 
+// `x.clone()` on a float is tested on purpose: users write it.
+#![allow(clippy::clone_on_copy)]
+
 mod common;
 use autodiff::{grad, relu, sigmoid, softplus};
 use common::{check_f32, check_f64};

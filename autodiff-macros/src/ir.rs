@@ -56,7 +56,7 @@ pub enum Form {
     /// `path(a, ...)`
     Call(TokenStream),
     /// `a as T`
-    Cast(syn::Type),
+    Cast(Box<syn::Type>),
     /// `a`
     Copy,
 }

@@ -63,3 +63,6 @@ fn expand(
         #generated
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -38,6 +38,8 @@ struct Pending {
 }
 
 /// The variable an operation's result is bound to.
+// Short-lived values on the stack during lowering: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum BindAs<'i> {
     /// A new version of the user's variable.
@@ -47,6 +49,7 @@ enum BindAs<'i> {
     Fixed(Ident),
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Value {
     Operand(Operand),
     Pending(Pending),
@@ -537,7 +540,7 @@ impl Lowerer<'_> {
                 } else {
                     Op::NonDiff
                 };
-                pending(op, Form::Cast((*c.ty).clone()), vec![a], "cast")
+                pending(op, Form::Cast(c.ty.clone()), vec![a], "cast")
             }
             Expr::Macro(m) => {
                 self.cx.error_spanned_by(e, macro_message(&m.mac));

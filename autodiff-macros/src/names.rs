@@ -7,7 +7,7 @@
 //! expanded inside a `macro_rules!` macro.
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone)]
 pub struct Names {
@@ -15,6 +15,9 @@ pub struct Names {
     reserved: HashSet<String>,
     /// Every name emitted so far (user tokens reused, and generated ones).
     taken: HashSet<String>,
+    /// The next suffix to try per base, so naming stays linear in the
+    /// number of names (a 2,000-statement function has thousands of temps).
+    next: HashMap<String, usize>,
 }
 
 impl Names {
@@ -24,6 +27,7 @@ impl Names {
         Names {
             reserved,
             taken: HashSet::new(),
+            next: HashMap::new(),
         }
     }
 
@@ -57,14 +61,14 @@ impl Names {
         } else {
             "_"
         };
-        (start..)
-            .map(|k| format!("{base}{sep}{k}"))
-            .find(|cand| !self.reserved.contains(cand) && !self.taken.contains(cand))
-            .map(|cand| {
-                self.taken.insert(cand.clone());
-                Ident::new(&cand, Span::mixed_site())
-            })
-            .expect("an unbounded range always yields a free name")
+        let first = *self.next.get(base).unwrap_or(&start);
+        let (k, cand) = (first..)
+            .map(|k| (k, format!("{base}{sep}{k}")))
+            .find(|(_, cand)| !self.reserved.contains(cand) && !self.taken.contains(cand))
+            .expect("an unbounded range always yields a free name");
+        self.next.insert(base.to_string(), k + 1);
+        self.taken.insert(cand.clone());
+        Ident::new(&cand, Span::mixed_site())
     }
 }
 

@@ -7,7 +7,7 @@
 //! for components that are exactly zero).
 //!
 //! ```
-//! use autodiff::check::GradCheck;
+//! use autodiff_runtime::check::GradCheck;
 //! let f = |v: &[f64]| (v[0] + v[1]) * v[2];
 //! let analytic = [-4.0, -4.0, 3.0];
 //! GradCheck::new().check(f, &[-2.0, 5.0, -4.0], &analytic).unwrap();
