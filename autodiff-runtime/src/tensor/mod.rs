@@ -148,7 +148,11 @@ impl Tensor {
     /// # Panics
     /// If the rank exceeds 4.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        check_rank("full", shape);
+        Tensor::filled("full", shape, value)
+    }
+
+    fn filled(op: &str, shape: &[usize], value: f32) -> Tensor {
+        check_rank(op, shape);
         Tensor {
             data: vec![value; shape_numel(shape)],
             shape: shape.to_vec(),
@@ -160,7 +164,7 @@ impl Tensor {
     /// # Panics
     /// If the rank exceeds 4.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 0.0)
+        Tensor::filled("zeros", shape, 0.0)
     }
 
     /// All ones.
@@ -168,7 +172,7 @@ impl Tensor {
     /// # Panics
     /// If the rank exceeds 4.
     pub fn ones(shape: &[usize]) -> Tensor {
-        Tensor::full(shape, 1.0)
+        Tensor::filled("ones", shape, 1.0)
     }
 
     /// Zeros of the same shape as `other`, for gradient accumulators.
