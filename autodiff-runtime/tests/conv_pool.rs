@@ -49,7 +49,12 @@ fn naive_conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: Conv2dParams) -> Te
     out
 }
 
-fn params(stride: (usize, usize), pad: (usize, usize), dil: (usize, usize), g: usize) -> Conv2dParams {
+fn params(
+    stride: (usize, usize),
+    pad: (usize, usize),
+    dil: (usize, usize),
+    g: usize,
+) -> Conv2dParams {
     Conv2dParams {
         stride,
         padding: pad,
@@ -66,7 +71,11 @@ fn cases() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ([2, 3, 7, 6], [5, 3, 3, 3], Conv2dParams::square(2, 1, 1, 1)),
         ([1, 2, 9, 8], [3, 2, 3, 3], Conv2dParams::square(1, 0, 2, 1)),
         ([2, 4, 6, 5], [6, 2, 3, 2], Conv2dParams::square(1, 1, 1, 2)),
-        ([3, 4, 11, 10], [4, 1, 3, 3], params((2, 1), (0, 2), (1, 2), 4)),
+        (
+            [3, 4, 11, 10],
+            [4, 1, 3, 3],
+            params((2, 1), (0, 2), (1, 2), 4),
+        ),
         ([2, 1, 5, 5], [2, 1, 5, 5], Conv2dParams::square(1, 0, 1, 1)),
         ([1, 2, 4, 4], [3, 2, 1, 1], Conv2dParams::square(3, 2, 1, 1)),
     ]
@@ -104,7 +113,11 @@ fn conv_matches_naive_reference() {
         for threads in [1, 2] {
             let y = with_threads(threads, || conv2d(&x, &w, Some(&b), p));
             assert_eq!(y.shape(), r.shape(), "case {i}");
-            assert!(y.allclose(&r, 1e-4, 1e-4), "case {i}: max diff {}", y.max_abs_diff(&r));
+            assert!(
+                y.allclose(&r, 1e-4, 1e-4),
+                "case {i}: max diff {}",
+                y.max_abs_diff(&r)
+            );
         }
         let y = conv2d(&x, &w, None, p);
         assert!(y.allclose(&naive_conv(&x, &w, None, p), 1e-4, 1e-4));
@@ -161,7 +174,9 @@ fn conv_channel_mismatch() {
 }
 
 #[test]
-#[should_panic(expected = "conv2d: input [1, 1, 8, 8], weight [4, 1, 3, 3]: bias has shape [3], expected [4]")]
+#[should_panic(
+    expected = "conv2d: input [1, 1, 8, 8], weight [4, 1, 3, 3]: bias has shape [3], expected [4]"
+)]
 fn conv_bias_mismatch() {
     let _ = conv2d(
         &Tensor::zeros(&[1, 1, 8, 8]),
@@ -232,7 +247,14 @@ fn pool_pullbacks_with_overlap() {
         ([2, 3, 7, 7], Pool2dParams::square(3, 2, 0)),
         ([1, 2, 8, 9], Pool2dParams::square(3, 2, 1)),
         ([2, 2, 6, 6], Pool2dParams::square(2, 2, 0)),
-        ([1, 3, 5, 7], Pool2dParams { kernel: (2, 3), stride: (1, 2), padding: (1, 1) }),
+        (
+            [1, 3, 5, 7],
+            Pool2dParams {
+                kernel: (2, 3),
+                stride: (1, 2),
+                padding: (1, 1),
+            },
+        ),
     ];
     for (i, &(s, p)) in shapes.iter().enumerate() {
         let x = distinct(&s, 0.05, i as u64);

@@ -22,12 +22,18 @@ fn softmax_rows_sum_to_one() {
 fn softmax_pullbacks() {
     for (i, s) in [&[5][..], &[3, 4], &[2, 3, 6]].iter().enumerate() {
         let x = randn(s, i as u64);
-        GradCheck::default().run("softmax", &[x.clone()], |t| softmax(&t[0]), |t, y, g| {
-            vec![softmax_pullback(&t[0], y, g)]
-        });
-        GradCheck::default().run("log_softmax", &[x], |t| log_softmax(&t[0]), |t, y, g| {
-            vec![log_softmax_pullback(&t[0], y, g)]
-        });
+        GradCheck::default().run(
+            "softmax",
+            &[x.clone()],
+            |t| softmax(&t[0]),
+            |t, y, g| vec![softmax_pullback(&t[0], y, g)],
+        );
+        GradCheck::default().run(
+            "log_softmax",
+            &[x],
+            |t| log_softmax(&t[0]),
+            |t, y, g| vec![log_softmax_pullback(&t[0], y, g)],
+        );
     }
 }
 
@@ -63,7 +69,9 @@ fn cross_entropy_is_finite_for_huge_logits() {
 }
 
 #[test]
-#[should_panic(expected = "softmax_cross_entropy: scores [2, 3]: label 3 at position 1 is out of range 0..3")]
+#[should_panic(
+    expected = "softmax_cross_entropy: scores [2, 3]: label 3 at position 1 is out of range 0..3"
+)]
 fn cross_entropy_bad_label() {
     let _ = softmax_cross_entropy(&Tensor::zeros(&[2, 3]), &[0, 3]);
 }
@@ -77,10 +85,7 @@ fn cross_entropy_label_count() {
 #[test]
 fn hinge_lecture_example() {
     // The lecture's three examples (cat, car, frog), scores as columns there.
-    let scores = Tensor::from_vec(
-        vec![3.2, 5.1, -1.7, 1.3, 4.9, 2.0, 2.2, 2.5, -3.1],
-        &[3, 3],
-    );
+    let scores = Tensor::from_vec(vec![3.2, 5.1, -1.7, 1.3, 4.9, 2.0, 2.2, 2.5, -3.1], &[3, 3]);
     let labels = [0, 1, 2];
     // Per-example losses 2.9, 0, 12.9; mean 5.27 (lecture: 5.27).
     let l = multiclass_hinge(&scores, &labels);
@@ -122,13 +127,21 @@ fn mse_and_l2() {
     assert_eq!(l2(&a).item(), 14.0);
     let x = randn(&[3, 4], 1);
     let y = randn(&[3, 4], 2);
-    GradCheck::default().run("mse", &[x.clone(), y], |t| mse(&t[0], &t[1]), |t, o, g| {
-        let (p, q) = mse_pullback(&t[0], &t[1], o, g);
-        vec![p, q]
-    });
-    GradCheck::default().run("l2", &[x], |t| l2(&t[0]), |t, o, g| {
-        vec![l2_pullback(&t[0], o, g)]
-    });
+    GradCheck::default().run(
+        "mse",
+        &[x.clone(), y],
+        |t| mse(&t[0], &t[1]),
+        |t, o, g| {
+            let (p, q) = mse_pullback(&t[0], &t[1], o, g);
+            vec![p, q]
+        },
+    );
+    GradCheck::default().run(
+        "l2",
+        &[x],
+        |t| l2(&t[0]),
+        |t, o, g| vec![l2_pullback(&t[0], o, g)],
+    );
 }
 
 #[test]

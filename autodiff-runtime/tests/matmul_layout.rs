@@ -13,10 +13,7 @@ fn t(data: &[f32], shape: &[usize]) -> Tensor {
 #[test]
 fn matmul_lecture_example() {
     let x = t(&[2., 1., -3., -3., 4., 2.], &[2, 3]);
-    let w = t(
-        &[3., 2., 1., -1., 2., 1., 3., 2., 3., 2., 1., -2.],
-        &[3, 4],
-    );
+    let w = t(&[3., 2., 1., -1., 2., 1., 3., 2., 3., 2., 1., -2.], &[3, 4]);
     let up = t(&[2., 3., -3., 9., -8., 1., 4., 6.], &[2, 4]);
     let y = matmul(&x, &w);
     // Expected values computed by hand (and cross-checked with numpy).
@@ -48,9 +45,15 @@ fn naive_matmul(a: &Tensor, b: &Tensor) -> Tensor {
 
 #[test]
 fn matmul_matches_naive_on_odd_sizes() {
-    for (i, &(m, k, n)) in [(1, 1, 1), (3, 7, 5), (17, 33, 9), (64, 65, 63), (130, 3, 129)]
-        .iter()
-        .enumerate()
+    for (i, &(m, k, n)) in [
+        (1, 1, 1),
+        (3, 7, 5),
+        (17, 33, 9),
+        (64, 65, 63),
+        (130, 3, 129),
+    ]
+    .iter()
+    .enumerate()
     {
         let a = randn(&[m, k], i as u64);
         let b = randn(&[k, n], 100 + i as u64);
@@ -162,12 +165,18 @@ fn reductions() {
     for (i, s) in shapes.iter().enumerate() {
         let x = randn(s, i as u64);
         let gc = GradCheck::h(0.5);
-        gc.run("sum", &[x.clone()], |x| sum(&x[0]), |x, y, g| {
-            vec![sum_pullback(&x[0], y, g)]
-        });
-        gc.run("mean", &[x.clone()], |x| mean(&x[0]), |x, y, g| {
-            vec![mean_pullback(&x[0], y, g)]
-        });
+        gc.run(
+            "sum",
+            &[x.clone()],
+            |x| sum(&x[0]),
+            |x, y, g| vec![sum_pullback(&x[0], y, g)],
+        );
+        gc.run(
+            "mean",
+            &[x.clone()],
+            |x| mean(&x[0]),
+            |x, y, g| vec![mean_pullback(&x[0], y, g)],
+        );
         for axis in 0..s.len() {
             for keep in [false, true] {
                 gc.run(
@@ -206,19 +215,31 @@ fn layout_ops() {
     assert_eq!(flatten(&x).shape(), &[2, 60]);
     assert_eq!(reshape(&x, &[6, 20]).data(), x.data());
     let gc = GradCheck::h(0.5);
-    gc.run("permute", &[x.clone()], |x| permute(&x[0], &[2, 0, 3, 1]), |x, y, g| {
-        vec![permute_pullback(&x[0], &[2, 0, 3, 1], y, g)]
-    });
-    gc.run("flatten", &[x.clone()], |x| flatten(&x[0]), |x, y, g| {
-        vec![flatten_pullback(&x[0], y, g)]
-    });
-    gc.run("reshape", &[x.clone()], |x| reshape(&x[0], &[10, 12]), |x, y, g| {
-        vec![reshape_pullback(&x[0], &[10, 12], y, g)]
-    });
+    gc.run(
+        "permute",
+        &[x.clone()],
+        |x| permute(&x[0], &[2, 0, 3, 1]),
+        |x, y, g| vec![permute_pullback(&x[0], &[2, 0, 3, 1], y, g)],
+    );
+    gc.run(
+        "flatten",
+        &[x.clone()],
+        |x| flatten(&x[0]),
+        |x, y, g| vec![flatten_pullback(&x[0], y, g)],
+    );
+    gc.run(
+        "reshape",
+        &[x.clone()],
+        |x| reshape(&x[0], &[10, 12]),
+        |x, y, g| vec![reshape_pullback(&x[0], &[10, 12], y, g)],
+    );
     let b = randn(&[3, 4, 5], 2);
-    gc.run("transpose", &[b], |x| transpose(&x[0]), |x, y, g| {
-        vec![transpose_pullback(&x[0], y, g)]
-    });
+    gc.run(
+        "transpose",
+        &[b],
+        |x| transpose(&x[0]),
+        |x, y, g| vec![transpose_pullback(&x[0], y, g)],
+    );
 }
 
 #[test]

@@ -75,7 +75,12 @@ fn seeded_random_is_deterministic() {
     assert_ne!(randn(&[10], 7), randn(&[10], 8));
     let n = randn(&[20000], 3);
     let mean = n.data().iter().map(|&v| v as f64).sum::<f64>() / 20000.0;
-    let var = n.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / 20000.0;
+    let var = n
+        .data()
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / 20000.0;
     assert!(mean.abs() < 0.03, "{mean}");
     assert!((var - 1.0).abs() < 0.05, "{var}");
     let u = rand_uniform(&[1000], -2.0, 3.0, 1);

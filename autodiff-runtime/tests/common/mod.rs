@@ -27,7 +27,12 @@ pub fn dot64(a: &Tensor, b: &Tensor) -> f64 {
 }
 
 fn axpy(x: &Tensor, h: f32, v: &Tensor) -> Tensor {
-    let data = x.data().iter().zip(v.data()).map(|(a, b)| a + h * b).collect();
+    let data = x
+        .data()
+        .iter()
+        .zip(v.data())
+        .map(|(a, b)| a + h * b)
+        .collect();
     Tensor::from_vec(data, x.shape())
 }
 
@@ -82,8 +87,7 @@ impl GradCheck {
                 .map(|(i, x)| randn(x.shape(), self.seed + 100 * d as u64 + i as u64 + 1))
                 .collect();
             // Each input alone, then all together (`None`).
-            let which: Vec<Option<usize>> =
-                (0..inputs.len()).map(Some).chain([None]).collect();
+            let which: Vec<Option<usize>> = (0..inputs.len()).map(Some).chain([None]).collect();
             for sel in which {
                 let moved = |sign: f32| -> Vec<Tensor> {
                     inputs
