@@ -262,13 +262,13 @@ fn pool_pullbacks_with_overlap() {
             with_threads(threads, || {
                 GradCheck::h(1e-3).run(
                     "max_pool2d",
-                    &[x.clone()],
+                    std::slice::from_ref(&x),
                     |t| max_pool2d(&t[0], p),
                     |t, y, g| vec![max_pool2d_pullback(&t[0], p, y, g)],
                 );
                 GradCheck::h(0.5).run(
                     "avg_pool2d",
-                    &[x.clone()],
+                    std::slice::from_ref(&x),
                     |t| avg_pool2d(&t[0], p),
                     |t, y, g| vec![avg_pool2d_pullback(&t[0], p, y, g)],
                 );

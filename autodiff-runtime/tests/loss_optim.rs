@@ -24,7 +24,7 @@ fn softmax_pullbacks() {
         let x = randn(s, i as u64);
         GradCheck::default().run(
             "softmax",
-            &[x.clone()],
+            std::slice::from_ref(&x),
             |t| softmax(&t[0]),
             |t, y, g| vec![softmax_pullback(&t[0], y, g)],
         );

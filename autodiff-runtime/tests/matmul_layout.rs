@@ -167,13 +167,13 @@ fn reductions() {
         let gc = GradCheck::h(0.5);
         gc.run(
             "sum",
-            &[x.clone()],
+            std::slice::from_ref(&x),
             |x| sum(&x[0]),
             |x, y, g| vec![sum_pullback(&x[0], y, g)],
         );
         gc.run(
             "mean",
-            &[x.clone()],
+            std::slice::from_ref(&x),
             |x| mean(&x[0]),
             |x, y, g| vec![mean_pullback(&x[0], y, g)],
         );
@@ -181,13 +181,13 @@ fn reductions() {
             for keep in [false, true] {
                 gc.run(
                     "sum_axis",
-                    &[x.clone()],
+                    std::slice::from_ref(&x),
                     |x| sum_axis(&x[0], axis, keep),
                     |x, y, g| vec![sum_axis_pullback(&x[0], axis, keep, y, g)],
                 );
                 gc.run(
                     "mean_axis",
-                    &[x.clone()],
+                    std::slice::from_ref(&x),
                     |x| mean_axis(&x[0], axis, keep),
                     |x, y, g| vec![mean_axis_pullback(&x[0], axis, keep, y, g)],
                 );
@@ -217,19 +217,19 @@ fn layout_ops() {
     let gc = GradCheck::h(0.5);
     gc.run(
         "permute",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |x| permute(&x[0], &[2, 0, 3, 1]),
         |x, y, g| vec![permute_pullback(&x[0], &[2, 0, 3, 1], y, g)],
     );
     gc.run(
         "flatten",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |x| flatten(&x[0]),
         |x, y, g| vec![flatten_pullback(&x[0], y, g)],
     );
     gc.run(
         "reshape",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |x| reshape(&x[0], &[10, 12]),
         |x, y, g| vec![reshape_pullback(&x[0], &[10, 12], y, g)],
     );
