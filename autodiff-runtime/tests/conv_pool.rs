@@ -78,6 +78,8 @@ fn cases() -> Vec<([usize; 4], [usize; 4], Conv2dParams)> {
         ),
         ([2, 1, 5, 5], [2, 1, 5, 5], Conv2dParams::square(1, 0, 1, 1)),
         ([1, 2, 4, 4], [3, 2, 1, 1], Conv2dParams::square(3, 2, 1, 1)),
+        // 324 output pixels: several images per GEMM, with an uneven last chunk.
+        ([7, 2, 20, 20], [3, 2, 3, 3], Conv2dParams::default()),
     ]
 }
 

@@ -194,6 +194,9 @@ fn valid_range(
 
 /// Unrolls the `cg` channels in `x` (one image, one group) into `col`
 /// (`[cg*kh*kw, oh*ow]`, row-major).
+///
+/// Rows are short for LeNet-sized layers (8-24 elements), so the loop is arranged
+/// to decide padding once per kernel tap rather than once per element or row.
 fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
     let (h, w, oh, ow) = (g.h, g.w, g.oh, g.ow);
     let (sh, sw) = g.p.stride;
@@ -203,29 +206,30 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
     for c in 0..g.cg() {
         let plane = &x[c * h * w..(c + 1) * h * w];
         for ki in 0..g.kh {
+            // Output rows whose input row for this tap is inside the image.
+            let (ylo, yhi) = valid_range(ki, sh, dh, ph, h, oh);
             for kj in 0..g.kw {
                 let row = (c * g.kh + ki) * g.kw + kj;
                 let dst = &mut col[row * pix..(row + 1) * pix];
                 let (lo, hi) = valid_range(kj, sw, dw, pw, w, ow);
-                for oy in 0..oh {
-                    let d = &mut dst[oy * ow..(oy + 1) * ow];
-                    match src(oy, ki, sh, dh, ph, h) {
-                        None => d.fill(0.0),
-                        Some(iy) => {
-                            let line = &plane[iy * w..(iy + 1) * w];
-                            d[..lo].fill(0.0);
-                            d[hi..].fill(0.0);
-                            if lo == hi {
-                                continue;
-                            }
-                            let base = lo * sw + kj * dw - pw;
-                            if sw == 1 {
-                                d[lo..hi].copy_from_slice(&line[base..base + (hi - lo)]);
-                            } else {
-                                for (t, v) in d[lo..hi].iter_mut().enumerate() {
-                                    *v = line[base + t * sw];
-                                }
-                            }
+                dst[..ylo * ow].fill(0.0);
+                dst[yhi * ow..].fill(0.0);
+                if lo == hi {
+                    dst[ylo * ow..yhi * ow].fill(0.0);
+                    continue;
+                }
+                let base = lo * sw + kj * dw - pw;
+                let n = hi - lo;
+                for (oy, d) in dst[ylo * ow..yhi * ow].chunks_exact_mut(ow).enumerate() {
+                    let iy = (ylo + oy) * sh + ki * dh - ph;
+                    let line = &plane[iy * w + base..];
+                    d[..lo].fill(0.0);
+                    d[hi..].fill(0.0);
+                    if sw == 1 {
+                        d[lo..hi].copy_from_slice(&line[..n]);
+                    } else {
+                        for (t, v) in d[lo..hi].iter_mut().enumerate() {
+                            *v = line[t * sw];
                         }
                     }
                 }
