@@ -55,6 +55,8 @@ fn display_is_readable_and_truncated() {
     assert!(s.len() < 500, "{} chars", s.len());
     assert_eq!(Tensor::scalar(2.5).to_string(), "Tensor(shape [])\n2.5");
     assert_eq!(format!("{:?}", t), format!("{}", t));
+    let third = Tensor::from_vec(vec![1.0 / 3.0, 2.0], &[2]);
+    assert_eq!(format!("{third:.2}"), "Tensor(shape [2])\n[0.33, 2.00]");
 }
 
 #[test]

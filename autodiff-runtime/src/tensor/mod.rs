@@ -348,7 +348,10 @@ fn fmt_block(
     summarise: bool,
 ) -> fmt::Result {
     if shape.is_empty() {
-        return write!(f, "{}", data[0]);
+        return match f.precision() {
+            Some(p) => write!(f, "{:.*}", p, data[0]),
+            None => write!(f, "{}", data[0]),
+        };
     }
     let n = shape[0];
     let inner: usize = shape_numel(&shape[1..]);
@@ -389,8 +392,10 @@ fn fmt_block(
     write!(f, "]")
 }
 
-/// Prints `Tensor(shape [2, 3]) [[1, 2, 3], ...]`-style text, numpy-like, summarising
-/// tensors with more than 1000 elements so logs stay readable.
+/// Prints the shape, then the values nested numpy-style, summarising tensors with
+/// more than 1000 elements (first and last 3 entries per axis) so logs stay
+/// readable. Values use the shortest exact form unless a precision is given:
+/// `format!("{t:.3}")`.
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Tensor(shape {:?})", self.shape)?;

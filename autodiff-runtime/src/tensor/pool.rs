@@ -176,6 +176,7 @@ pub fn max_pool2d_pullback(
             }
         };
         if plane_in == 0 || plane_out == 0 {
+            // Empty planes: nothing to route (and chunking by 0 would panic).
         } else if t > 1 {
             dx.par_chunks_mut(plane_in)
                 .zip(
