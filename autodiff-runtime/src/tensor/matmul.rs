@@ -110,11 +110,11 @@ pub(crate) fn sgemm(
     }
 }
 
-/// Validated dimensions `(batch, m, k, n)`; batch is 0 for plain 2-D products.
-fn dims(op: &str, a: &Tensor, b: &Tensor) -> (usize, usize, usize, usize) {
+/// Validated dimensions `(batch, m, k, n)`; batch is `None` for plain 2-D products.
+fn dims(op: &str, a: &Tensor, b: &Tensor) -> (Option<usize>, usize, usize, usize) {
     let (sa, sb) = (&a.shape, &b.shape);
     let (batch, m, ka, kb, n) = match (sa.len(), sb.len()) {
-        (2, 2) => (0, sa[0], sa[1], sb[0], sb[1]),
+        (2, 2) => (None, sa[0], sa[1], sb[0], sb[1]),
         (3, 3) => {
             assert!(
                 sa[0] == sb[0],
@@ -122,7 +122,7 @@ fn dims(op: &str, a: &Tensor, b: &Tensor) -> (usize, usize, usize, usize) {
                 sa[0],
                 sb[0]
             );
-            (sa[0], sa[1], sa[2], sb[1], sb[2])
+            (Some(sa[0]), sa[1], sa[2], sb[1], sb[2])
         }
         _ => panic!(
             "{op}: {sa:?} x {sb:?}: operands must both be rank 2 ([m, k] x [k, n]) \
@@ -145,6 +145,10 @@ fn over_batch(
     chunk: usize,
     f: impl Fn(usize, &mut [f32], usize) + Sync,
 ) {
+    if out.is_empty() {
+        // Some dimension is 0: nothing to compute (and chunks of 0 are invalid).
+        return;
+    }
     parallel(|threads| {
         if batch <= 1 {
             f(0, out, threads);
@@ -168,17 +172,16 @@ fn over_batch(
 /// batch sizes differ; the message names both shapes.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
     let (batch, m, k, n) = dims("matmul", a, b);
-    let nb = batch.max(1);
+    let nb = batch.unwrap_or(1);
     let mut out = vec![0f32; nb * m * n];
     over_batch(nb, &mut out, m * n, |i, c, t| {
         let ab = &a.data[i * m * k..(i + 1) * m * k];
         let bb = &b.data[i * k * n..(i + 1) * k * n];
         sgemm((m, k, n), Mat::rows(ab, k), Mat::rows(bb, n), c, false, t);
     });
-    let shape: Vec<usize> = if batch == 0 {
-        vec![m, n]
-    } else {
-        vec![batch, m, n]
+    let shape: Vec<usize> = match batch {
+        None => vec![m, n],
+        Some(b) => vec![b, m, n],
     };
     Tensor::from_vec(out, &shape)
 }
@@ -189,10 +192,9 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
 /// On the same shape errors as [`matmul`], or if `grad_y` is not the product's shape.
 pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
     let (batch, m, k, n) = dims("matmul_pullback", a, b);
-    let expected: Vec<usize> = if batch == 0 {
-        vec![m, n]
-    } else {
-        vec![batch, m, n]
+    let expected: Vec<usize> = match batch {
+        None => vec![m, n],
+        Some(b) => vec![b, m, n],
     };
     assert!(
         grad_y.shape == expected,
@@ -201,7 +203,7 @@ pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> 
         b.shape,
         grad_y.shape
     );
-    let nb = batch.max(1);
+    let nb = batch.unwrap_or(1);
     let g = &grad_y.data;
     let mut ga = vec![0f32; nb * m * k];
     over_batch(nb, &mut ga, m * k, |i, c, t| {
