@@ -27,6 +27,21 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
     ts[ts.len() / 2]
 }
 
+/// Keeps every worker of the current pool busy for 200 ms before measuring.
+///
+/// On a VM an idle vCPU is halted by the host, and the first few hundred
+/// milliseconds of wake-ups after a long single-threaded phase are slow; numpy and
+/// PyTorch in `compare.py` start each thread count in a fresh process, so this
+/// gives the Rust side the same warmed-up start rather than timing the host.
+fn wake_workers() {
+    let until = Instant::now() + std::time::Duration::from_millis(200);
+    rayon::broadcast(|_| {
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    });
+}
+
 struct Layer {
     name: &'static str,
     x: [usize; 4],
@@ -51,6 +66,7 @@ fn main() {
     let scale = if quick { 1 } else { 3 };
     for threads in [1usize, 2] {
         with_threads(threads, || {
+            wake_workers();
             for n in [256usize, 512, 1024] {
                 let a = randn(&[n, n], 1);
                 let b = randn(&[n, n], 2);

@@ -12,8 +12,7 @@
 //! weight gradients are summed per slice and then in slice order, so results do
 //! not depend on scheduling.
 
-use rayon::prelude::*;
-
+use super::buffer::fill_images;
 use super::matmul::{sgemm, Mat};
 use super::threads::parallel;
 use super::Tensor;
@@ -276,11 +275,6 @@ fn col2im(g: &Geom, col: &[f32], dx: &mut [f32]) {
     }
 }
 
-/// Images per worker slice.
-fn slice_len(n: usize, threads: usize) -> usize {
-    n.div_ceil(threads.max(1)).max(1)
-}
-
 /// 2-D convolution (cross-correlation, as in every DL framework) of `x`
 /// `[N, C, H, W]` with `w` `[O, C/groups, KH, KW]` plus an optional `bias` `[O]`,
 /// giving `[N, O, OH, OW]` with `OH = floor((H + 2ph - dh(KH - 1) - 1)/sh) + 1`.
@@ -294,50 +288,36 @@ fn slice_len(n: usize, threads: usize) -> usize {
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, params: Conv2dParams) -> Tensor {
     let g = Geom::new("conv2d", x, w, bias, params);
     let (k, pix, og, cg) = (g.k(), g.pix(), g.og(), g.cg());
-    let mut out = vec![0f32; g.n * g.out_img()];
-    if out.is_empty() {
-        return Tensor::from_vec(out, &[g.n, g.o, g.oh, g.ow]);
-    }
-    let image = |ni: usize, y: &mut [f32], col: &mut Vec<f32>, gemm_threads: usize| {
+    let image = |col: &mut Vec<f32>, ni: usize, y: &mut [f32], gemm_threads: usize| {
         col.resize(k * pix, 0.0);
         let xi = &x.data[ni * g.in_img()..(ni + 1) * g.in_img()];
         for gi in 0..g.groups {
             im2col(&g, &xi[gi * cg * g.h * g.w..], col);
             let wg = &w.data[gi * og * k..(gi + 1) * og * k];
             let yg = &mut y[gi * og * pix..(gi + 1) * og * pix];
+            // Accumulate onto the bias the buffer was initialised with.
             sgemm(
                 (og, k, pix),
                 Mat::rows(wg, k),
                 Mat::rows(col, pix),
                 yg,
-                false,
+                bias.is_some(),
                 gemm_threads,
             );
         }
-        if let Some(b) = bias {
-            for (plane, &bv) in y.chunks_mut(pix).zip(&b.data) {
-                plane.iter_mut().for_each(|v| *v += bv);
-            }
-        }
     };
-    let out_img = g.out_img();
-    parallel(|threads| {
-        if threads > 1 && g.n > 1 {
-            let per = slice_len(g.n, threads);
-            out.par_chunks_mut(per * out_img)
-                .enumerate()
-                .for_each(|(si, ys)| {
-                    let mut col = Vec::new();
-                    for (j, y) in ys.chunks_mut(out_img).enumerate() {
-                        image(si * per + j, y, &mut col, 1);
-                    }
-                });
+    let (out, _) = parallel(|threads| {
+        // Several threads: one slice of the batch each, single-threaded GEMMs.
+        // One thread (or one image): all threads go to GEMM.
+        let (slices, gemm_threads) = if threads > 1 && g.n > 1 {
+            (threads, 1)
         } else {
-            let mut col = Vec::new();
-            for (ni, y) in out.chunks_mut(out_img).enumerate() {
-                image(ni, y, &mut col, threads);
-            }
-        }
+            (1, threads)
+        };
+        let planes = bias.map(|b| (&b.data[..], pix));
+        fill_images(g.n, g.out_img(), slices, planes, Vec::new, |col, ni, y| {
+            image(col, ni, y, gemm_threads)
+        })
     });
     Tensor::from_vec(out, &[g.n, g.o, g.oh, g.ow])
 }
@@ -378,35 +358,32 @@ pub fn conv2d_pullback(
         Tensor::from_vec(db.into_iter().map(|v| v as f32).collect(), &[g.o])
     });
 
-    let mut dx = vec![0f32; g.n * in_img];
-    if dx.is_empty() || grad_y.data.is_empty() {
-        return (
-            Tensor::from_vec(dx, &x.shape),
-            Tensor::zeros(&w.shape),
-            grad_b,
-        );
+    if grad_y.data.is_empty() {
+        // No outputs (N = 0 or O = 0): nothing flows back.
+        return (Tensor::zeros(&x.shape), Tensor::zeros(&w.shape), grad_b);
     }
-    // One image: accumulate into `dw`, write this image's `dx`.
-    let image = |ni: usize,
-                 dxi: &mut [f32],
-                 dw: &mut [f32],
-                 col: &mut Vec<f32>,
-                 dcol: &mut Vec<f32>,
-                 t: usize| {
-        col.resize(k * pix, 0.0);
-        dcol.resize(k * pix, 0.0);
+    /// Per-worker state: scratch buffers and a partial weight gradient.
+    struct State {
+        col: Vec<f32>,
+        dcol: Vec<f32>,
+        dw: Vec<f32>,
+    }
+    // One image: add its weight gradient to `st.dw`, write its `dx`.
+    let image = |st: &mut State, ni: usize, dxi: &mut [f32], t: usize| {
+        st.col.resize(k * pix, 0.0);
+        st.dcol.resize(k * pix, 0.0);
         let xi = &x.data[ni * in_img..(ni + 1) * in_img];
         let gyi = &grad_y.data[ni * out_img..(ni + 1) * out_img];
         for gi in 0..g.groups {
             let gy = &gyi[gi * og * pix..(gi + 1) * og * pix];
             let wg = &w.data[gi * og * k..(gi + 1) * og * k];
-            im2col(&g, &xi[gi * cg * g.h * g.w..], col);
+            im2col(&g, &xi[gi * cg * g.h * g.w..], &mut st.col);
             // dW_g += dY_g [og, pix] · colᵀ [pix, k]
             sgemm(
                 (og, pix, k),
                 Mat::rows(gy, pix),
-                Mat::transposed(col, pix),
-                &mut dw[gi * og * k..(gi + 1) * og * k],
+                Mat::transposed(&st.col, pix),
+                &mut st.dw[gi * og * k..(gi + 1) * og * k],
                 true,
                 t,
             );
@@ -415,43 +392,34 @@ pub fn conv2d_pullback(
                 (k, og, pix),
                 Mat::transposed(wg, k),
                 Mat::rows(gy, pix),
-                dcol,
+                &mut st.dcol,
                 false,
                 t,
             );
-            col2im(&g, dcol, &mut dxi[gi * cg * g.h * g.w..]);
+            col2im(&g, &st.dcol, &mut dxi[gi * cg * g.h * g.w..]);
         }
     };
-    let dw = parallel(|threads| {
-        if threads > 1 && g.n > 1 {
-            let per = slice_len(g.n, threads);
-            let partials: Vec<Vec<f32>> = dx
-                .par_chunks_mut(per * in_img)
-                .enumerate()
-                .map(|(si, dxs)| {
-                    let (mut col, mut dcol) = (Vec::new(), Vec::new());
-                    let mut dw = vec![0f32; wlen];
-                    for (j, dxi) in dxs.chunks_mut(in_img).enumerate() {
-                        image(si * per + j, dxi, &mut dw, &mut col, &mut dcol, 1);
-                    }
-                    dw
-                })
-                .collect();
-            let mut it = partials.into_iter();
-            let mut dw = it.next().unwrap_or_else(|| vec![0f32; wlen]);
-            for p in it {
-                dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
-            }
-            dw
+    let (dx, partials) = parallel(|threads| {
+        let (slices, gemm_threads) = if threads > 1 && g.n > 1 {
+            (threads, 1)
         } else {
-            let (mut col, mut dcol) = (Vec::new(), Vec::new());
-            let mut dw = vec![0f32; wlen];
-            for (ni, dxi) in dx.chunks_mut(in_img).enumerate() {
-                image(ni, dxi, &mut dw, &mut col, &mut dcol, threads);
-            }
-            dw
-        }
+            (1, threads)
+        };
+        let init = || State {
+            col: Vec::new(),
+            dcol: Vec::new(),
+            dw: vec![0f32; wlen],
+        };
+        fill_images(g.n, in_img, slices, None, init, |st, ni, dxi| {
+            image(st, ni, dxi, gemm_threads)
+        })
     });
+    // Summed in slice order, so the result does not depend on scheduling.
+    let mut it = partials.into_iter();
+    let mut dw = it.next().map_or_else(|| vec![0f32; wlen], |s| s.dw);
+    for p in it {
+        dw.iter_mut().zip(&p.dw).for_each(|(a, b)| *a += b);
+    }
     (
         Tensor::from_vec(dx, &x.shape),
         Tensor::from_vec(dw, &w.shape),

@@ -51,6 +51,7 @@
 //! whose size is set by [`set_num_threads`] or scoped with [`with_threads`]; the
 //! same count is handed to the GEMM kernels so one setting governs everything.
 
+mod buffer;
 mod conv;
 mod elementwise;
 mod init;
