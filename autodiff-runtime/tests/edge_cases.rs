@@ -56,3 +56,27 @@ fn zero_length_axes() {
     assert_eq!(flatten(&Tensor::zeros(&[2, 0, 4])).shape(), &[2, 0]);
     assert!(mean(&x).item().is_nan());
 }
+
+#[test]
+#[should_panic(expected = "conv2d: kernel of size 3 (dilation 1) does not fit an input of size 5")]
+fn conv_padding_overflow_panics() {
+    let _ = conv2d_output_size(5, 3, 1, usize::MAX / 2 + 1, 1);
+}
+
+#[test]
+#[should_panic(expected = "has more elements than usize can count")]
+fn conv_output_size_overflow_panics() {
+    let p = Conv2dParams::square(1, 1 << 40, 1, 1);
+    let _ = conv2d(
+        &Tensor::zeros(&[1, 1, 1, 1]),
+        &Tensor::zeros(&[1, 1, 1, 1]),
+        None,
+        p,
+    );
+}
+
+#[test]
+#[should_panic(expected = "has more elements than usize can count")]
+fn shape_overflow_panics() {
+    let _ = Tensor::zeros(&[1 << 40, 1 << 40]);
+}

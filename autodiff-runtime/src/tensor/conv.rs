@@ -15,7 +15,7 @@
 use super::buffer::fill_images;
 use super::matmul::{sgemm, Mat};
 use super::threads::parallel;
-use super::Tensor;
+use super::{shape_numel, Tensor};
 
 /// Hyper-parameters of [`conv2d`]; per axis values are `(height, width)`.
 ///
@@ -67,13 +67,18 @@ pub fn conv2d_output_size(
         stride > 0 && dilation > 0,
         "conv2d: stride {stride} and dilation {dilation} must be positive"
     );
-    let span = dilation * (f.max(1) - 1) + 1;
-    assert!(
-        f > 0 && n + 2 * padding >= span,
-        "conv2d: kernel of size {f} (dilation {dilation}) does not fit an input of size {n} \
-         with padding {padding}"
-    );
-    (n + 2 * padding - span) / stride + 1
+    // Checked arithmetic: absurd padding or dilation must panic, not wrap.
+    let span = dilation
+        .checked_mul(f.max(1) - 1)
+        .and_then(|s| s.checked_add(1));
+    let padded = padding.checked_mul(2).and_then(|p| p.checked_add(n));
+    match (span, padded) {
+        (Some(span), Some(padded)) if f > 0 && padded >= span => (padded - span) / stride + 1,
+        _ => panic!(
+            "conv2d: kernel of size {f} (dilation {dilation}) does not fit an input of size {n} \
+             with padding {padding}"
+        ),
+    }
 }
 
 /// Validated geometry of one convolution.
@@ -120,6 +125,9 @@ impl Geom {
         }
         let oh = conv2d_output_size(xs[2], ws[2], p.stride.0, p.padding.0, p.dilation.0);
         let ow = conv2d_output_size(xs[3], ws[3], p.stride.1, p.padding.1, p.dilation.1);
+        // Panics on overflow, so every later size product fits in usize.
+        shape_numel(&[xs[0], ws[0], oh, ow]);
+        shape_numel(&[ws[0], ws[1], ws[2], ws[3], oh, ow]);
         Geom {
             n: xs[0],
             c: xs[1],

@@ -39,13 +39,15 @@ impl<'a> Mat<'a> {
     /// is what makes the raw-pointer GEMM call below sound.
     fn check(&self, r: usize, c: usize) {
         if r > 0 && c > 0 {
-            let last = (r - 1) * self.row_stride + (c - 1) * self.col_stride;
+            let last = (r - 1)
+                .checked_mul(self.row_stride)
+                .zip((c - 1).checked_mul(self.col_stride))
+                .and_then(|(a, b)| a.checked_add(b));
             assert!(
-                last < self.data.len(),
-                "gemm: a {r}x{c} view with strides ({}, {}) needs {} elements, slice has {}",
+                last.is_some_and(|l| l < self.data.len()),
+                "gemm: a {r}x{c} view with strides ({}, {}) does not fit a slice of {} elements",
                 self.row_stride,
                 self.col_stride,
-                last + 1,
                 self.data.len()
             );
         }
@@ -65,7 +67,7 @@ pub(crate) fn sgemm(
     threads: usize,
 ) {
     assert!(
-        c.len() >= m * n,
+        m.checked_mul(n).is_some_and(|mn| c.len() >= mn),
         "gemm: output slice of {} elements is too short for {m}x{n}",
         c.len()
     );

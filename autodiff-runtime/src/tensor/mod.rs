@@ -113,8 +113,15 @@ pub struct Tensor {
 }
 
 /// Number of elements of a shape (1 for rank 0).
+///
+/// # Panics
+/// If the count overflows `usize`: a wrapped count would make buffers smaller
+/// than their shapes claim.
 pub(crate) fn shape_numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .unwrap_or_else(|| panic!("shape {shape:?} has more elements than usize can count"))
 }
 
 pub(crate) fn check_rank(op: &str, shape: &[usize]) {

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::threads::parallel;
-use super::Tensor;
+use super::{shape_numel, Tensor};
 
 /// Hyper-parameters of [`max_pool2d`] / [`avg_pool2d`]; per axis `(height, width)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +44,11 @@ pub fn pool2d_output_size(n: usize, k: usize, s: usize, p: usize) -> usize {
         p <= k / 2,
         "pool2d: padding {p} must be at most half the kernel size {k}"
     );
-    assert!(
-        n + 2 * p >= k,
-        "pool2d: kernel {k} does not fit an input of size {n} with padding {p}"
-    );
-    (n + 2 * p - k) / s + 1
+    let padded = p.checked_mul(2).and_then(|pp| pp.checked_add(n));
+    match padded {
+        Some(total) if total >= k => (total - k) / s + 1,
+        _ => panic!("pool2d: kernel {k} does not fit an input of size {n} with padding {p}"),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -139,7 +139,7 @@ where
 pub fn max_pool2d(x: &Tensor, params: Pool2dParams) -> Tensor {
     let g = Geom::new("max_pool2d", x, params);
     let shape = g.out_shape(x);
-    let mut out = vec![0f32; shape.iter().product()];
+    let mut out = vec![0f32; shape_numel(&shape)];
     planes(&x.data, g.h * g.w, &mut out, g.oh * g.ow, |i, o| {
         for oy in 0..g.oh {
             for ox in 0..g.ow {
@@ -215,7 +215,7 @@ pub fn avg_pool2d(x: &Tensor, params: Pool2dParams) -> Tensor {
     let g = Geom::new("avg_pool2d", x, params);
     let shape = g.out_shape(x);
     let area = (params.kernel.0 * params.kernel.1) as f32;
-    let mut out = vec![0f32; shape.iter().product()];
+    let mut out = vec![0f32; shape_numel(&shape)];
     planes(&x.data, g.h * g.w, &mut out, g.oh * g.ow, |i, o| {
         for oy in 0..g.oh {
             for ox in 0..g.ow {
