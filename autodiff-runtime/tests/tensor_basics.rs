@@ -116,6 +116,22 @@ fn thread_control() {
     assert_eq!(with_threads(1, num_threads), 1);
     assert_eq!(with_threads(2, num_threads), 2);
     assert_eq!(with_threads(3, || with_threads(2, num_threads)), 2);
+    // The global setting applies outside `with_threads` only. Other tests in this
+    // binary may run meanwhile; any thread count gives them the same results.
+    set_num_threads(1);
+    assert_eq!(num_threads(), 1);
+    assert_eq!(with_threads(2, num_threads), 2);
+    let a = randn(&[64, 64], 1);
+    let single = matmul(&a, &a);
+    set_num_threads(2);
+    assert_eq!(num_threads(), 2);
+    assert!(matmul(&a, &a).allclose(&single, 1e-5, 1e-5));
+}
+
+#[test]
+#[should_panic(expected = "set_num_threads: thread count must be at least 1")]
+fn zero_threads() {
+    set_num_threads(0);
 }
 
 #[cfg(feature = "ndarray")]
