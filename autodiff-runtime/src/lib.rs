@@ -1,11 +1,18 @@
-//! Runtime support for `#[grad]`: the scalar trait and derivative helpers that
-//! generated adjoint code calls, the activation functions the macro knows by
-//! name, and the numerical gradient checker.
+//! Runtime support for `#[grad]`:
+//!
+//! - [`real`], [`rules`], [`activations`]: the scalar trait and derivative
+//!   helpers that generated adjoint code calls, and the activation functions
+//!   the macro knows by name;
+//! - [`check`]: the numerical gradient checker;
+//! - [`tensor`]: dense `f32` tensors, differentiable operations each paired
+//!   with a `*_pullback` function (the convention is documented there),
+//!   optimizers and initialisers.
 
 pub mod activations;
 pub mod check;
 pub mod real;
 pub mod rules;
+pub mod tensor;
 
 pub use activations::{relu, sigmoid, softplus};
 pub use real::Real;

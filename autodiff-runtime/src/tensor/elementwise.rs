@@ -1,0 +1,508 @@
+//! Elementwise operations, numpy-style broadcasting, and their pullbacks.
+//!
+//! Binary tensor ops broadcast like numpy: shapes are right-aligned and each pair
+//! of dimensions must be equal or contain a 1 (so `[N, D] + [D]` adds a bias and
+//! `[N, C, H, W] + [1, C, 1, 1]` adds a per-channel one). Their pullbacks first
+//! form the gradient at the broadcast output shape and then fold it back onto each
+//! operand with [`sum_to_shape`], because a broadcast input was read once per copy.
+
+use super::{shape_numel, Tensor, MAX_RANK};
+
+/// Broadcast result shape of `a` and `b`.
+pub(crate) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for i in 0..rank {
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            panic!(
+                "{op}: shapes {a:?} and {b:?} cannot be broadcast together \
+                 (dimension {da} vs {db})"
+            );
+        };
+    }
+    out
+}
+
+/// `shape` left-padded with ones to rank 4.
+fn pad4(shape: &[usize]) -> [usize; MAX_RANK] {
+    let mut p = [1; MAX_RANK];
+    p[MAX_RANK - shape.len()..].copy_from_slice(shape);
+    p
+}
+
+/// Row-major strides of `shape` seen from the rank-4 padded `out` shape, with 0
+/// for every broadcast (size-1) dimension so repeated reads hit the same element.
+fn bstrides(shape: &[usize]) -> [usize; MAX_RANK] {
+    let p = pad4(shape);
+    let mut s = [0; MAX_RANK];
+    let mut acc = 1;
+    for i in (0..MAX_RANK).rev() {
+        s[i] = if p[i] == 1 { 0 } else { acc };
+        acc *= p[i];
+    }
+    s
+}
+
+/// `f(a, b)` elementwise over the broadcast shape.
+pub(crate) fn broadcast_zip(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(f32, f32) -> f32,
+) -> Tensor {
+    if a.shape == b.shape {
+        let data = a.data.iter().zip(&b.data).map(|(&x, &y)| f(x, y)).collect();
+        return Tensor {
+            data,
+            shape: a.shape.clone(),
+        };
+    }
+    let out_shape = broadcast_shape(op, &a.shape, &b.shape);
+    let o = pad4(&out_shape);
+    let (sa, sb) = (bstrides(&a.shape), bstrides(&b.shape));
+    let mut data = Vec::with_capacity(shape_numel(&out_shape));
+    for i0 in 0..o[0] {
+        for i1 in 0..o[1] {
+            for i2 in 0..o[2] {
+                let ba = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                let bb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                for i3 in 0..o[3] {
+                    data.push(f(a.data[ba + i3 * sa[3]], b.data[bb + i3 * sb[3]]));
+                }
+            }
+        }
+    }
+    Tensor {
+        data,
+        shape: out_shape,
+    }
+}
+
+/// `t` broadcast (copied) to `shape`, which must be a broadcast of `t.shape`.
+pub(crate) fn expand(op: &str, t: &Tensor, shape: &[usize]) -> Tensor {
+    let out = broadcast_shape(op, &t.shape, shape);
+    assert!(
+        out == shape,
+        "{op}: shape {:?} cannot be broadcast to {shape:?}",
+        t.shape
+    );
+    if t.shape == shape {
+        return t.clone();
+    }
+    broadcast_zip(op, t, &Tensor::zeros(shape), |x, _| x)
+}
+
+fn zip_same(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+    assert!(
+        a.shape == b.shape,
+        "{op}: shapes {:?} and {:?} must be equal",
+        a.shape,
+        b.shape
+    );
+    broadcast_zip(op, a, b, f)
+}
+
+/// Reduces a gradient computed at a broadcast shape back onto an operand of
+/// `shape`, summing over the dimensions that broadcasting created or stretched.
+///
+/// # Panics
+/// If `shape` does not broadcast to `grad.shape()`.
+pub fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Tensor {
+    if grad.shape == shape {
+        return grad.clone();
+    }
+    let ok = shape.len() <= grad.shape.len()
+        && broadcast_shape("sum_to_shape", shape, &grad.shape) == grad.shape;
+    assert!(
+        ok,
+        "sum_to_shape: gradient of shape {:?} cannot be reduced to shape {shape:?}",
+        grad.shape
+    );
+    let o = pad4(&grad.shape);
+    let s = bstrides(shape);
+    // Accumulate in f64: a bias gradient can sum tens of thousands of terms.
+    let mut acc = vec![0f64; shape_numel(shape)];
+    let mut k = 0;
+    for i0 in 0..o[0] {
+        for i1 in 0..o[1] {
+            for i2 in 0..o[2] {
+                let base = i0 * s[0] + i1 * s[1] + i2 * s[2];
+                for i3 in 0..o[3] {
+                    acc[base + i3 * s[3]] += grad.data[k] as f64;
+                    k += 1;
+                }
+            }
+        }
+    }
+    Tensor {
+        data: acc.into_iter().map(|x| x as f32).collect(),
+        shape: shape.to_vec(),
+    }
+}
+
+fn sum_f64(t: &Tensor) -> f32 {
+    t.data.iter().map(|&x| x as f64).sum::<f64>() as f32
+}
+
+fn dot_f64(a: &Tensor, b: &Tensor) -> f32 {
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| x as f64 * y as f64)
+        .sum::<f64>() as f32
+}
+
+// ---------------------------------------------------------------- binary ops
+
+/// `a + b` with broadcasting.
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn add(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("add", a, b, |x, y| x + y)
+}
+
+/// Returns `(grad_a, grad_b)`.
+pub fn add_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    (
+        sum_to_shape(grad_y, &a.shape),
+        sum_to_shape(grad_y, &b.shape),
+    )
+}
+
+/// `a - b` with broadcasting.
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn sub(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("sub", a, b, |x, y| x - y)
+}
+
+/// Returns `(grad_a, grad_b)`.
+pub fn sub_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    (
+        sum_to_shape(grad_y, &a.shape),
+        sum_to_shape(&grad_y.map(|g| -g), &b.shape),
+    )
+}
+
+/// `a * b` elementwise with broadcasting (not a matrix product; see [`matmul`](super::matmul)).
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn mul(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("mul", a, b, |x, y| x * y)
+}
+
+/// Returns `(grad_a, grad_b)`.
+pub fn mul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    let ga = broadcast_zip("mul_pullback", grad_y, b, |g, y| g * y);
+    let gb = broadcast_zip("mul_pullback", grad_y, a, |g, x| g * x);
+    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+}
+
+/// `a / b` elementwise with broadcasting (IEEE semantics: `x / 0` is ±inf or NaN).
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn div(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("div", a, b, |x, y| x / y)
+}
+
+/// Returns `(grad_a, grad_b)`; uses `d(a/b)/db = -y/b`.
+pub fn div_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    let ga = broadcast_zip("div_pullback", grad_y, b, |g, d| g / d);
+    let gy = zip_same("div_pullback", grad_y, y, |g, q| g * q);
+    let gb = broadcast_zip("div_pullback", &gy, b, |t, d| -t / d);
+    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+}
+
+/// Elementwise maximum with broadcasting. On ties the gradient goes entirely to
+/// the FIRST argument (`a`), so a tie never splits or duplicates gradient.
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn maximum(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("maximum", a, b, |x, y| if x >= y { x } else { y })
+}
+
+/// Returns `(grad_a, grad_b)`; ties route to `a`.
+pub fn maximum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    router("maximum_pullback", a, b, y, grad_y, |x, z| x >= z)
+}
+
+/// Elementwise minimum with broadcasting. On ties the gradient goes entirely to
+/// the FIRST argument (`a`).
+///
+/// # Panics
+/// If the shapes cannot be broadcast together.
+pub fn minimum(a: &Tensor, b: &Tensor) -> Tensor {
+    broadcast_zip("minimum", a, b, |x, y| if x <= y { x } else { y })
+}
+
+/// Returns `(grad_a, grad_b)`; ties route to `a`.
+pub fn minimum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    router("minimum_pullback", a, b, y, grad_y, |x, z| x <= z)
+}
+
+fn router(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    y: &Tensor,
+    grad_y: &Tensor,
+    pick_a: impl Fn(f32, f32) -> bool,
+) -> (Tensor, Tensor) {
+    let ea = expand(op, a, &y.shape);
+    let eb = expand(op, b, &y.shape);
+    let mut ga = Tensor::zeros(&y.shape);
+    let mut gb = Tensor::zeros(&y.shape);
+    for i in 0..y.numel() {
+        if pick_a(ea.data[i], eb.data[i]) {
+            ga.data[i] = grad_y.data[i];
+        } else {
+            gb.data[i] = grad_y.data[i];
+        }
+    }
+    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+}
+
+// ---------------------------------------------------------------- scalar ops
+
+/// `a + s` for a scalar `s`; `s` is differentiable.
+pub fn add_scalar(a: &Tensor, s: f32) -> Tensor {
+    a.map(|x| x + s)
+}
+
+/// Returns `(grad_a, grad_s)`.
+pub fn add_scalar_pullback(_a: &Tensor, _s: f32, _y: &Tensor, grad_y: &Tensor) -> (Tensor, f32) {
+    (grad_y.clone(), sum_f64(grad_y))
+}
+
+/// `a - s` for a scalar `s`; `s` is differentiable.
+pub fn sub_scalar(a: &Tensor, s: f32) -> Tensor {
+    a.map(|x| x - s)
+}
+
+/// Returns `(grad_a, grad_s)`.
+pub fn sub_scalar_pullback(_a: &Tensor, _s: f32, _y: &Tensor, grad_y: &Tensor) -> (Tensor, f32) {
+    (grad_y.clone(), -sum_f64(grad_y))
+}
+
+/// `s - a` for a scalar `s`; `s` is differentiable.
+pub fn scalar_sub(s: f32, a: &Tensor) -> Tensor {
+    a.map(|x| s - x)
+}
+
+/// Returns `(grad_s, grad_a)`, in argument order.
+pub fn scalar_sub_pullback(_s: f32, _a: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (f32, Tensor) {
+    (sum_f64(grad_y), grad_y.map(|g| -g))
+}
+
+/// `a * s` for a scalar `s`; `s` is differentiable.
+pub fn mul_scalar(a: &Tensor, s: f32) -> Tensor {
+    a.map(|x| x * s)
+}
+
+/// Returns `(grad_a, grad_s)`.
+pub fn mul_scalar_pullback(a: &Tensor, s: f32, _y: &Tensor, grad_y: &Tensor) -> (Tensor, f32) {
+    (grad_y.map(|g| g * s), dot_f64(grad_y, a))
+}
+
+/// `a / s` for a scalar `s`; `s` is differentiable.
+pub fn div_scalar(a: &Tensor, s: f32) -> Tensor {
+    a.map(|x| x / s)
+}
+
+/// Returns `(grad_a, grad_s)`.
+pub fn div_scalar_pullback(_a: &Tensor, s: f32, y: &Tensor, grad_y: &Tensor) -> (Tensor, f32) {
+    (grad_y.map(|g| g / s), -dot_f64(grad_y, y) / s)
+}
+
+/// `s / a` for a scalar `s`; `s` is differentiable.
+pub fn scalar_div(s: f32, a: &Tensor) -> Tensor {
+    a.map(|x| s / x)
+}
+
+/// Returns `(grad_s, grad_a)`, in argument order.
+pub fn scalar_div_pullback(_s: f32, a: &Tensor, y: &Tensor, grad_y: &Tensor) -> (f32, Tensor) {
+    let gs = grad_y
+        .data
+        .iter()
+        .zip(&a.data)
+        .map(|(&g, &x)| g as f64 / x as f64)
+        .sum::<f64>() as f32;
+    let ga = zip_same("scalar_div_pullback", grad_y, y, |g, q| g * q);
+    (gs, zip_same("scalar_div_pullback", &ga, a, |t, x| -t / x))
+}
+
+// ---------------------------------------------------------------- unary ops
+
+fn unary_pullback(op: &str, x: &Tensor, grad_y: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+    // f(grad, x) -> grad_x
+    zip_same(op, grad_y, x, f)
+}
+
+/// `-a`.
+pub fn neg(a: &Tensor) -> Tensor {
+    a.map(|x| -x)
+}
+
+/// Returns `grad_a`.
+pub fn neg_pullback(_a: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    grad_y.map(|g| -g)
+}
+
+/// `e^a`.
+pub fn exp(a: &Tensor) -> Tensor {
+    a.map(f32::exp)
+}
+
+/// Returns `grad_a`; reuses `y = e^a`.
+///
+/// # Panics
+/// If `y` and `grad_y` differ in shape.
+pub fn exp_pullback(_a: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("exp_pullback", y, grad_y, |g, e| g * e)
+}
+
+/// Natural logarithm (`ln 0 = -inf`, negative inputs give NaN).
+pub fn ln(a: &Tensor) -> Tensor {
+    a.map(f32::ln)
+}
+
+/// Returns `grad_a`.
+///
+/// # Panics
+/// If `a` and `grad_y` differ in shape.
+pub fn ln_pullback(a: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("ln_pullback", a, grad_y, |g, x| g / x)
+}
+
+/// Square root.
+pub fn sqrt(a: &Tensor) -> Tensor {
+    a.map(f32::sqrt)
+}
+
+/// Returns `grad_a`; infinite where `a == 0`, like PyTorch.
+///
+/// # Panics
+/// If `y` and `grad_y` differ in shape.
+pub fn sqrt_pullback(_a: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("sqrt_pullback", y, grad_y, |g, r| g * 0.5 / r)
+}
+
+/// `a^p`. The exponent `p` is a constant: it gets no gradient (its derivative
+/// `y·ln a` is undefined for the negative bases integer powers allow).
+pub fn powf(a: &Tensor, p: f32) -> Tensor {
+    a.map(|x| x.powf(p))
+}
+
+/// Returns `grad_a` only (`p` is not differentiable).
+///
+/// # Panics
+/// If `a` and `grad_y` differ in shape.
+pub fn powf_pullback(a: &Tensor, p: f32, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("powf_pullback", a, grad_y, |g, x| g * p * x.powf(p - 1.0))
+}
+
+/// `a²`; cheaper and exact compared with `powf(a, 2.0)`.
+pub fn sqr(a: &Tensor) -> Tensor {
+    a.map(|x| x * x)
+}
+
+/// Returns `grad_a`.
+///
+/// # Panics
+/// If `a` and `grad_y` differ in shape.
+pub fn sqr_pullback(a: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("sqr_pullback", a, grad_y, |g, x| 2.0 * x * g)
+}
+
+/// Hyperbolic tangent.
+pub fn tanh(a: &Tensor) -> Tensor {
+    a.map(f32::tanh)
+}
+
+/// Returns `grad_a`; reuses `y` (`1 - y²`).
+///
+/// # Panics
+/// If `y` and `grad_y` differ in shape.
+pub fn tanh_pullback(_a: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("tanh_pullback", y, grad_y, |g, t| g * (1.0 - t * t))
+}
+
+/// Logistic sigmoid, evaluated so that it never overflows (`e^{-x}` is only
+/// taken for `x >= 0`).
+pub fn sigmoid(a: &Tensor) -> Tensor {
+    a.map(|x| {
+        if x >= 0.0 {
+            1.0 / (1.0 + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (1.0 + e)
+        }
+    })
+}
+
+/// Returns `grad_a`; reuses `y` (`y(1 - y)`).
+///
+/// # Panics
+/// If `y` and `grad_y` differ in shape.
+pub fn sigmoid_pullback(_a: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("sigmoid_pullback", y, grad_y, |g, s| g * s * (1.0 - s))
+}
+
+/// `max(a, 0)`; NaN passes through.
+pub fn relu(a: &Tensor) -> Tensor {
+    a.map(|x| if x <= 0.0 { 0.0 } else { x })
+}
+
+/// Returns `grad_a`: `grad_y` where `a > 0`, else 0. At exactly `a == 0` the
+/// gradient is 0, PyTorch's convention.
+///
+/// # Panics
+/// If `a` and `grad_y` differ in shape.
+pub fn relu_pullback(a: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback(
+        "relu_pullback",
+        a,
+        grad_y,
+        |g, x| if x > 0.0 { g } else { 0.0 },
+    )
+}
+
+/// `a` where `a > 0`, else `slope * a`. The slope is a hyper-parameter and gets
+/// no gradient.
+pub fn leaky_relu(a: &Tensor, slope: f32) -> Tensor {
+    a.map(|x| if x > 0.0 { x } else { slope * x })
+}
+
+/// Returns `grad_a` only; at exactly `a == 0` the slope branch is taken
+/// (PyTorch's convention).
+///
+/// # Panics
+/// If `a` and `grad_y` differ in shape.
+pub fn leaky_relu_pullback(a: &Tensor, slope: f32, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    unary_pullback("leaky_relu_pullback", a, grad_y, |g, x| {
+        if x > 0.0 {
+            g
+        } else {
+            slope * g
+        }
+    })
+}
