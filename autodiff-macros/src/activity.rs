@@ -2,12 +2,14 @@
 //!
 //! A value is *varied* when it depends on a differentiable parameter
 //! (forward), *useful* when the output depends on it (backward); only values
-//! that are both get adjoint code, so dead adjoints are never emitted. An
+//! that are both get adjoint code, so dead adjoints are never emitted. Both
+//! are fixpoints, so values carried around loops are covered; a location
+//! assigned at several sites is active if any assignment makes it so. An
 //! operation with no derivative rule is an error exactly when an active
 //! value flows through it: the gradient would otherwise be silently wrong.
 
 use crate::ctxt::Ctxt;
-use crate::ir::{Function, Op, Operand, VarId};
+use crate::ir::{Function, Op, Operand, Stmt, VarId};
 use crate::signature::{ParamKind, Signature};
 
 pub struct Activity {
@@ -19,33 +21,66 @@ impl Activity {
     pub fn active(&self, v: VarId) -> bool {
         self.varied[v.0] && self.useful[v.0]
     }
+
+    pub fn active_operand(&self, op: &Operand) -> bool {
+        op.var().is_some_and(|v| self.active(v))
+    }
 }
 
 pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
     let n = f.vars.len();
+    let stmts = f.stmts();
     let mut varied = vec![false; n];
     for (p, id) in sig.params.iter().zip(&f.params) {
-        if let (ParamKind::Scalar, Some(id)) = (&p.kind, id) {
+        if let (ParamKind::Scalar | ParamKind::Vector, Some(id)) = (&p.kind, id) {
             varied[id.0] = true;
         }
     }
-    let is_varied = |varied: &[bool], op: &Operand| matches!(op, Operand::Var(v) if varied[v.0]);
-    for ins in f.instrs() {
-        varied[ins.dest.0] =
-            ins.op != Op::NonDiff && ins.args.iter().any(|a| is_varied(&varied, a));
+    let is_varied = |varied: &[bool], op: &Operand| op.var().is_some_and(|v| varied[v.0]);
+    loop {
+        let mut changed = false;
+        for (s, _, _) in &stmts {
+            let (dest, flows) = match s {
+                Stmt::Assign(ins) => (
+                    ins.dest,
+                    ins.op != Op::NonDiff && ins.args.iter().any(|a| is_varied(&varied, a)),
+                ),
+                Stmt::Store(st) => (st.vec, is_varied(&varied, &st.value)),
+                _ => continue,
+            };
+            if flows && !varied[dest.0] {
+                varied[dest.0] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
     }
 
     let mut useful = vec![false; n];
-    if let Operand::Var(v) = &f.ret {
+    if let Some(v) = f.ret.var() {
         useful[v.0] = true;
     }
-    for ins in f.instrs().rev() {
-        if useful[ins.dest.0] && ins.op != Op::NonDiff {
-            for a in &ins.args {
-                if let Operand::Var(v) = a {
+    loop {
+        let mut changed = false;
+        for (s, _, _) in stmts.iter().rev() {
+            let sources: Vec<&Operand> = match s {
+                Stmt::Assign(ins) if useful[ins.dest.0] && ins.op != Op::NonDiff => {
+                    ins.args.iter().collect()
+                }
+                Stmt::Store(st) if useful[st.vec.0] => vec![&st.value],
+                _ => continue,
+            };
+            for v in sources.into_iter().filter_map(Operand::var) {
+                if !useful[v.0] {
                     useful[v.0] = true;
+                    changed = true;
                 }
             }
+        }
+        if !changed {
+            break;
         }
     }
 
@@ -55,7 +90,7 @@ pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
             cx.error_spanned_by(
                 &ins.origin,
                 format!(
-                    "#[grad] has no derivative rule for {}, and the output depends on it through a differentiated input. Use operations with a rule (arithmetic, the float methods, `sigmoid`/`relu`/`softplus`), or compute this value from constants only. Calls to other functions are not differentiated in this version.",
+                    "#[grad] has no derivative rule for {}, and the output depends on it through a differentiated input. Use operations with a rule (arithmetic, the float methods, `sigmoid`/`relu`/`softplus`), call a function that has `#[grad]` or `#[custom_grad]`, or compute this value from constants only.",
                     ins.what
                 ),
             );

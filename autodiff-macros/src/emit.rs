@@ -1,21 +1,147 @@
-//! Emission: the flat adjoint functions `f_grad` and `f_pullback`.
+//! Emission: `f_grad`, `f_pullback` and the hidden `f_vjp`.
 //!
-//! The forward section is the SSA code (one `let` per operation, the user's
-//! names kept); the backward section is one line per adjoint contribution,
-//! in reverse order: a `let` for the first, `+=` for later ones (the copy
-//! gate), `mut` only where a second contribution comes. The code is also
-//! formatted into the rustdoc of `f_grad` and a `*_GRAD_SOURCE` constant so
-//! users can read what runs.
+//! Each is the forward sweep followed by the reverse sweep, seeded with `1`
+//! (`f_grad`) or the caller's cotangent. `f_vjp` differentiates with respect
+//! to every float parameter whatever `wrt(...)` says, and returns one entry
+//! per parameter (`()` for constants), so a `#[grad]` function calling `f`
+//! can take the cotangents by position. The code of `f_grad` is also
+//! formatted into its rustdoc and a `*_GRAD_SOURCE` constant.
 
-use crate::activity::Activity;
-use crate::ir::{Form, Function, Stmt};
+use crate::activity::{self, Activity};
+use crate::ctxt::Ctxt;
+use crate::forward::Forward;
+use crate::ir::{Function, Kind, LoopHead, Stmt, VarId};
 use crate::names::Names;
-use crate::reverse::{self, operand_tokens, Adjoint};
-use crate::signature::{ParamKind, Signature};
-use proc_macro2::TokenStream;
+use crate::plan::{AdjCat, Plan};
+use crate::reverse::{idents_in, operand_tokens, Reverse};
+use crate::signature::{grad_type, ParamKind, Signature};
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, ToTokens};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::ItemFn;
+
+/// The body of one generated function, and the gradient entries it returns.
+struct Body {
+    tokens: TokenStream,
+}
+
+/// Forward and reverse sweeps for one activity; `grads` picks the entries
+/// returned after the sweep.
+fn body(
+    f: &Function,
+    act: &Activity,
+    names: &Names,
+    seed: TokenStream,
+    ret_ty: &syn::Type,
+    result: impl Fn(&Reverse, &TokenStream) -> TokenStream,
+) -> Body {
+    let mut plan = Plan::new(f, act);
+    // First run: what does the backward pass read?
+    {
+        let mut scratch = names.clone();
+        let none = HashMap::new();
+        let mut r = Reverse {
+            f,
+            act,
+            plan: &plan,
+            names: &mut scratch,
+            grads: HashMap::new(),
+            tapes: &none,
+            restores: false,
+            declared: HashSet::new(),
+            seed: seed.clone(),
+            ret_ty,
+        };
+        let lines = r.sweep();
+        let mut read = HashSet::new();
+        for l in &lines {
+            idents_in(l, &mut read);
+        }
+        plan.needed = (0..f.vars.len())
+            .map(VarId)
+            .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
+            .collect();
+    }
+    let mut names = names.clone();
+    let mut tapes: HashMap<VarId, Ident> = HashMap::new();
+    let loop_vars: HashSet<VarId> = f
+        .stmts()
+        .into_iter()
+        .filter_map(|(s, _, _)| match s {
+            Stmt::Loop(l) => match &l.head {
+                LoopHead::For { var: Some(v), .. } if !plan.regen.contains(&l.counter) => Some(*v),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    for v in 0..f.vars.len() {
+        let v = VarId(v);
+        let loop_var = loop_vars.contains(&v) && plan.needed.contains(&v);
+        if plan.taped(v) || loop_var {
+            let t = names.fresh(&format!("tape_{}", f.vars[v.0].ident));
+            tapes.insert(v, t);
+        }
+    }
+    let fwd = Forward {
+        f,
+        act,
+        plan: &plan,
+        tapes: &tapes,
+    };
+    let prelude = fwd.prelude();
+    let forward = fwd.block(&f.body);
+    let mut r = Reverse {
+        f,
+        act,
+        plan: &plan,
+        names: &mut names,
+        grads: HashMap::new(),
+        tapes: &tapes,
+        restores: true,
+        declared: HashSet::new(),
+        seed,
+        ret_ty,
+    };
+    let backward = r.sweep();
+    // The backward pass pops overwritten values back; keep the output first.
+    let mut value = operand_tokens(f, &f.ret);
+    let mut keep = None;
+    if let Some(v) = f.ret.var().filter(|v| plan.taped(*v)) {
+        let kept = r.names.fresh("value");
+        let x = &f.vars[v.0].ident;
+        keep = Some(quote!(let #kept = #x;));
+        value = kept.to_token_stream();
+    }
+    let res = result(&r, &value);
+    Body {
+        tokens: quote! {
+            #(#prelude)*
+            #(#forward)*
+            #keep
+            #(#backward)*
+            #res
+        },
+    }
+}
+
+/// The gradient of parameter `v` after the sweep, or its zero.
+fn grad_or_zero(r: &Reverse, v: Option<VarId>, kind: &ParamKind) -> TokenStream {
+    if let Some(v) = v {
+        let live =
+            r.act.active(v) && (r.plan.cat[v.0] == AdjCat::Upfront || r.declared.contains(&v));
+        if live {
+            if let Some(g) = r.grads.get(&v) {
+                return g.to_token_stream();
+            }
+        }
+        if matches!(kind, ParamKind::Vector) {
+            let x = &r.f.vars[v.0].ident;
+            return quote!(::autodiff::__rt::zeros_like(&#x));
+        }
+    }
+    quote!(0.0)
+}
 
 pub fn emit(
     func: &ItemFn,
@@ -31,6 +157,7 @@ pub fn emit(
     let ret_ty = &sig.ret_ty;
     let grad_name = format_ident!("{}_grad", fname);
     let pullback_name = format_ident!("{}_pullback", fname);
+    let vjp_name = format_ident!("{}_vjp", fname);
     let const_name = format_ident!("{}_GRAD_SOURCE", fname.to_string().to_uppercase());
 
     // Attributes that decide whether or how the function compiles.
@@ -55,28 +182,28 @@ pub fn emit(
             quote!(#(#pattrs)* #pat: #ty)
         })
         .collect();
-    let diff: Vec<_> = sig
-        .params
-        .iter()
-        .zip(&f.params)
-        .filter(|(p, _)| matches!(p.kind, ParamKind::Scalar))
+    let diff: Vec<usize> = (0..sig.params.len())
+        .filter(|&i| !matches!(sig.params[i].kind, ParamKind::Constant))
         .collect();
-    let grad_tys: Vec<_> = diff.iter().map(|(p, _)| &p.ty).collect();
-    let grads_ty = tuple_or_bare(grad_tys.iter().map(|t| t.to_token_stream()).collect());
-
-    let forward = forward_lines(f);
-    let value = operand_tokens(f, &f.ret);
+    let grads_ty = tuple_or_bare(
+        diff.iter()
+            .map(|&i| grad_type(&sig.params[i]).to_token_stream())
+            .collect(),
+    );
+    let grads_of = |r: &Reverse, _: &TokenStream| {
+        tuple_or_bare(
+            diff.iter()
+                .map(|&i| grad_or_zero(r, f.params[i], &sig.params[i].kind))
+                .collect(),
+        )
+    };
 
     // f_grad: seed 1.
-    let mut gnames = names.clone();
-    let adj = reverse::reverse(f, act, &mut gnames, quote!(1.0));
-    let backward = backward_lines(&adj, ret_ty);
-    let grads = grads_of(&adj, &diff);
-    let grad_body = quote! {
-        #(#forward)*
-        #(#backward)*
-        (#value, #grads)
-    };
+    let grad_body = body(f, act, names, quote!(1.0), ret_ty, |r, value| {
+        let g = grads_of(r, value);
+        quote!((#value, #g))
+    })
+    .tokens;
     let grad_sig = quote! {
         #vis fn #grad_name #generics (#(#params),*) -> (#ret_ty, #grads_ty) #where_clause
     };
@@ -85,25 +212,21 @@ pub fn emit(
     // f_pullback: seed = the caller's cotangent.
     let mut pnames = names.clone();
     let cot = pnames.fresh("cotangent");
-    let adj = reverse::reverse(f, act, &mut pnames, cot.to_token_stream());
-    let backward = backward_lines(&adj, ret_ty);
-    let grads = grads_of(&adj, &diff);
-    let pull_body = quote! {
-        #(#forward)*
-        #(#backward)*
-        #grads
-    };
+    let pull_body = body(f, act, &pnames, cot.to_token_stream(), ret_ty, grads_of).tokens;
     let pull_sig = quote! {
         #vis fn #pullback_name #generics (#(#params,)* #cot: #ret_ty) -> #grads_ty #where_clause
     };
     let pull_source = pretty(quote!(#pull_sig { #pull_body }));
 
+    let vjp = vjp(func, sig, f, &pnames, &cot, &attrs, &params);
+
     let wrt_list = diff
         .iter()
-        .map(|(p, _)| {
-            p.ident
+        .map(|&i| {
+            sig.params[i]
+                .ident
                 .as_ref()
-                .map_or_else(|| "`_`".to_string(), |i| format!("`{i}`"))
+                .map_or_else(|| "`_`".to_string(), |x| format!("`{x}`"))
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -115,16 +238,17 @@ pub fn emit(
         " Pullback (vector-Jacobian product) of [`{fname}`], generated by `#[grad]`: given the cotangent of the output, returns the cotangents of {wrt_list}.\n\n ```text\n{}```",
         indent_doc(&pull_source)
     );
+    let const_doc = format!(" The generated source of [`{grad_name}`], as text.");
+    let allow = quote! {
+        #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments, non_snake_case, clippy::all, clippy::pedantic)]
+    };
     // A caller may use only `f_grad`; `f` itself must not then be reported
     // as dead code. (Generic functions cannot be named without their
     // parameters, and are not reported as dead until instantiated anyway.)
     let use_original =
         generics.type_params().next().is_none() && generics.const_params().next().is_none();
     let use_original = use_original.then(|| quote!(#(#attrs)* const _: () = { let _ = #fname; };));
-    let const_doc = format!(" The generated source of [`{grad_name}`], as text.");
-    let allow = quote! {
-        #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, non_snake_case, clippy::all, clippy::pedantic)]
-    };
+    let _ = vjp_name;
     quote! {
         #(#attrs)*
         #[doc = #grad_doc]
@@ -136,6 +260,8 @@ pub fn emit(
         #allow
         #pull_sig { #pull_body }
 
+        #vjp
+
         #(#attrs)*
         #[doc = #const_doc]
         #[allow(non_upper_case_globals, dead_code)]
@@ -145,87 +271,67 @@ pub fn emit(
     }
 }
 
+/// `f_vjp(args, cotangent) -> (one entry per parameter)`: what a
+/// `#[grad]` caller uses. Omitted when some float parameter cannot be
+/// differentiated (an operation without a rule lies on its path), so a
+/// caller that needs it fails to compile instead of getting a wrong value.
+fn vjp(
+    func: &ItemFn,
+    sig: &Signature,
+    f: &Function,
+    names: &Names,
+    cot: &Ident,
+    attrs: &[&syn::Attribute],
+    params: &[TokenStream],
+) -> Option<TokenStream> {
+    let all = sig.all_floats();
+    let quiet = Ctxt::new();
+    let act = activity::analyze(&quiet, f, &all);
+    if quiet.into_compile_errors().is_some() {
+        return None;
+    }
+    let fname = &func.sig.ident;
+    let vis = &func.vis;
+    let generics = &func.sig.generics;
+    let where_clause = &generics.where_clause;
+    let ret_ty = &sig.ret_ty;
+    let name = format_ident!("{}_vjp", fname);
+    let tys: Vec<TokenStream> = all
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ParamKind::Constant => quote!(()),
+            _ => grad_type(p).to_token_stream(),
+        })
+        .collect();
+    let b = body(f, &act, names, cot.to_token_stream(), ret_ty, |r, _| {
+        let entries: Vec<TokenStream> = all
+            .params
+            .iter()
+            .zip(&f.params)
+            .map(|(p, v)| match p.kind {
+                ParamKind::Constant => quote!(()),
+                _ => grad_or_zero(r, *v, &p.kind),
+            })
+            .collect();
+        quote!((#(#entries,)*))
+    })
+    .tokens;
+    let _ = Kind::Other;
+    Some(quote! {
+        #(#attrs)*
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments, non_snake_case, clippy::all, clippy::pedantic)]
+        #vis fn #name #generics (#(#params,)* #cot: #ret_ty) -> (#(#tys,)*) #where_clause { #b }
+    })
+}
+
 fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
     if items.len() == 1 {
         items.into_iter().next().expect("one item")
     } else {
         quote!((#(#items),*))
     }
-}
-
-fn forward_lines(f: &Function) -> Vec<TokenStream> {
-    f.body
-        .iter()
-        .map(|s| match s {
-            Stmt::Item(t) => t.clone(),
-            Stmt::Instr(ins) => {
-                let var = &f.vars[ins.dest.0];
-                let ident = &var.ident;
-                let ty = var.ty.as_ref().map(|t| quote!(: #t));
-                let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
-                let rhs = match &ins.form {
-                    Form::Infix(op) => {
-                        let (l, r) = (&a[0], &a[1]);
-                        quote!(#l #op #r)
-                    }
-                    Form::Prefix(op) => {
-                        let x = &a[0];
-                        quote!(#op #x)
-                    }
-                    Form::Method { name, turbofish } => {
-                        let recv = &a[0];
-                        let rest = &a[1..];
-                        quote!(#recv.#name #turbofish (#(#rest),*))
-                    }
-                    Form::Call(path) => quote!(#path(#(#a),*)),
-                    Form::Cast(t) => {
-                        let x = &a[0];
-                        quote!(#x as #t)
-                    }
-                    Form::Copy => a[0].clone(),
-                };
-                quote!(let #ident #ty = #rhs;)
-            }
-        })
-        .collect()
-}
-
-fn backward_lines(adj: &Adjoint, ret_ty: &syn::Type) -> Vec<TokenStream> {
-    let mut count: HashMap<_, usize> = HashMap::new();
-    for c in &adj.contributions {
-        *count.entry(c.target).or_default() += 1;
-    }
-    let mut seen: HashMap<_, bool> = HashMap::new();
-    adj.contributions
-        .iter()
-        .enumerate()
-        .map(|(k, c)| {
-            let g = adj.name(c.target).expect("every target is named");
-            let expr = &c.expr;
-            if seen.insert(c.target, true).is_none() {
-                let mutability = (count[&c.target] > 1).then(|| quote!(mut));
-                // The seed is the one adjoint whose type nothing else fixes.
-                let ty = (k == 0 && adj.seed_target == Some(c.target)).then(|| quote!(: #ret_ty));
-                quote!(let #mutability #g #ty = #expr;)
-            } else {
-                quote!(#g += #expr;)
-            }
-        })
-        .collect()
-}
-
-fn grads_of(
-    adj: &Adjoint,
-    diff: &[(&crate::signature::Param, &Option<crate::ir::VarId>)],
-) -> TokenStream {
-    tuple_or_bare(
-        diff.iter()
-            .map(|(_, v)| match v.and_then(|v| adj.name(v)) {
-                Some(g) => g.to_token_stream(),
-                None => quote!(0.0),
-            })
-            .collect(),
-    )
 }
 
 fn pretty(item: TokenStream) -> String {

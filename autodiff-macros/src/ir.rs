@@ -1,16 +1,31 @@
-//! The intermediate representation: SSA over straight-line code.
+//! The intermediate representation: SSA-named values in structured regions.
 //!
 //! Plain data, so unit tests can build and inspect it without a compiler.
-//! Every variable is assigned once; each instruction applies one operation.
-//! A body is a list of [`Stmt`]s rather than a flat instruction vector so
-//! structured control flow (branch and loop regions) can join as new
-//! variants without changing the passes that walk straight-line code.
+//! Straight-line code is pure SSA: every variable is assigned once, each
+//! instruction applies one operation, and the backward pass reads forward
+//! values directly. Branches ([`If`]) and loops ([`Loop`]) are regions; a
+//! variable written from inside a region that the user declared outside it
+//! (a loop-carried accumulator, a branch result) is a mutable location with
+//! several assignment sites. `break`, `continue` and early `return` are
+//! lowered to flags and guarded blocks, so every region is single-entry,
+//! single-exit and the reverse sweep mirrors it exactly.
 
 use crate::rules::Prim;
 use proc_macro2::{Ident, TokenStream};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VarId(pub usize);
+
+/// What a value is, as far as differentiation cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An `f32`/`f64` value (or a value of unknown type: arithmetic results).
+    Scalar,
+    /// A slice, array or `Vec` of floats: its adjoint is a vector.
+    Vector,
+    /// Integers, booleans, iterators: never differentiated.
+    Other,
+}
 
 #[derive(Clone, Debug)]
 pub struct Var {
@@ -19,15 +34,30 @@ pub struct Var {
     pub ident: Ident,
     /// The user's type annotation, kept so `let c: f32 = 2.0;` stays typed.
     pub ty: Option<syn::Type>,
+    pub kind: Kind,
+    /// Created by the lowering with no `let` of the user's (a branch's
+    /// value, a loop flag, the early-return value): declared up front.
+    pub internal: bool,
 }
 
 /// An instruction argument.
 #[derive(Clone, Debug)]
 pub enum Operand {
     Var(VarId),
+    /// `&x` of a vector variable, as passed to a call.
+    Ref(VarId),
     /// A constant expression without variables: a literal, a path
     /// (`PI`, `f64::EPSILON`), or operators over those.
     Const(Constant),
+}
+
+impl Operand {
+    pub fn var(&self) -> Option<VarId> {
+        match self {
+            Operand::Var(v) | Operand::Ref(v) => Some(*v),
+            Operand::Const(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +89,12 @@ pub enum Form {
     Cast(Box<syn::Type>),
     /// `a`
     Copy,
+    /// `a[b]`
+    Index,
+    /// `a..b` / `a..=b` (either end may be absent: `Const` empty tokens)
+    Range { inclusive: bool },
+    /// `vec![a; b]`
+    VecFill,
 }
 
 /// What is known of an operation's derivative.
@@ -69,9 +105,15 @@ pub enum Op {
     /// Piecewise constant or non-float (comparisons, `floor`, integer
     /// casts): derivative zero, the result is never active.
     NonDiff,
-    /// No rule known (an unknown method or function). Fine on constants;
-    /// an error when an active value flows through it.
+    /// No rule known (an unknown method). Fine on constants; an error when
+    /// an active value flows through it.
     Opaque,
+    /// `x[i]`: the adjoint goes to element `i` of the vector's adjoint.
+    Index,
+    /// A call of a function differentiated through its generated `_vjp`.
+    Call,
+    /// `vec![v; n]`: every element's adjoint flows back to `v`.
+    VecFill,
 }
 
 #[derive(Clone, Debug)]
@@ -85,11 +127,81 @@ pub struct Instr {
     pub origin: TokenStream,
     /// What the operation is, in words, for error messages.
     pub what: String,
+    /// The user's `let` of `dest` (its first binding): emitted as `let`.
+    pub decl: bool,
+}
+
+/// How an element write combines with the old element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreMode {
+    Set,
+    Add,
+    Sub,
+}
+
+/// `vec[index] = value`, `+=`, `-=`.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub vec: VarId,
+    pub index: Operand,
+    pub value: Operand,
+    pub mode: StoreMode,
+}
+
+#[derive(Clone, Debug)]
+pub struct If {
+    pub cond: Operand,
+    pub then_block: Block,
+    pub else_block: Block,
+}
+
+/// What a `for` loop iterates over.
+#[derive(Clone, Debug)]
+pub enum IterSpec {
+    /// `start..end`, `start..=end`, `(..).rev()`, `(..).step_by(step)`: the
+    /// reverse sweep regenerates the indices, so none is taped.
+    Range {
+        start: Operand,
+        end: Operand,
+        inclusive: bool,
+        rev: bool,
+        step: Option<Operand>,
+    },
+    /// Any other (constant) iterator, written as the user wrote it with
+    /// variables renamed; the loop variable is taped if the sweep reads it.
+    Tokens(TokenStream),
+}
+
+#[derive(Clone, Debug)]
+pub enum LoopHead {
+    /// `for var in iter`; the loop variable is bound per iteration.
+    For { var: Option<VarId>, iter: IterSpec },
+    /// `loop`: ends at the `BreakIf` of its body.
+    Infinite,
+}
+
+#[derive(Clone, Debug)]
+pub struct Loop {
+    pub head: LoopHead,
+    /// Iterations started, for the reverse sweep to replay.
+    pub counter: VarId,
+    pub body: Block,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub id: usize,
+    pub stmts: Vec<Stmt>,
 }
 
 #[derive(Clone, Debug)]
 pub enum Stmt {
-    Instr(Instr),
+    Assign(Instr),
+    Store(Store),
+    If(If),
+    Loop(Loop),
+    /// `if flag { break; }`: ends a loop; nothing to reverse.
+    BreakIf(VarId),
     /// An item declared in the body (`const K: f64 = 2.0;`), copied verbatim.
     Item(TokenStream),
 }
@@ -99,15 +211,45 @@ pub struct Function {
     pub vars: Vec<Var>,
     /// One entry per signature parameter; `None` for `_` patterns.
     pub params: Vec<Option<VarId>>,
-    pub body: Vec<Stmt>,
+    pub body: Block,
     pub ret: Operand,
+    /// Number of blocks (ids are `0..blocks`; the body is block 0).
+    pub blocks: usize,
+}
+
+impl Block {
+    /// Every statement in this block and the blocks nested in it, in order.
+    pub fn walk<'a>(&'a self, out: &mut Vec<(&'a Stmt, usize, usize)>, loop_depth: usize) {
+        for s in &self.stmts {
+            out.push((s, self.id, loop_depth));
+            match s {
+                Stmt::If(i) => {
+                    i.then_block.walk(out, loop_depth);
+                    i.else_block.walk(out, loop_depth);
+                }
+                Stmt::Loop(l) => l.body.walk(out, loop_depth + 1),
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Function {
-    pub fn instrs(&self) -> impl DoubleEndedIterator<Item = &Instr> {
-        self.body.iter().filter_map(|s| match s {
-            Stmt::Instr(i) => Some(i),
-            Stmt::Item(_) => None,
-        })
+    /// Every statement with its block id and loop depth, in program order.
+    pub fn stmts(&self) -> Vec<(&Stmt, usize, usize)> {
+        let mut out = Vec::new();
+        self.body.walk(&mut out, 0);
+        out
+    }
+
+    /// Every instruction, in program order.
+    pub fn instrs(&self) -> Vec<&Instr> {
+        self.stmts()
+            .into_iter()
+            .filter_map(|(s, _, _)| match s {
+                Stmt::Assign(i) => Some(i),
+                _ => None,
+            })
+            .collect()
     }
 }

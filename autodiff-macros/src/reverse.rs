@@ -1,101 +1,440 @@
-//! The reverse sweep: adjoint statements in reverse order of the forward code.
+//! The reverse sweep: adjoint code in reverse order of the forward code.
 //!
-//! For each active instruction, last to first, every active argument gets the
-//! rule's contribution `local gradient × upstream adjoint`. An adjoint that
-//! never receives a contribution is zero and is simply not read; nothing is
-//! zero-initialised.
+//! Straight-line code gives the lectures' flat backprop: for each active
+//! instruction, last to first, each active argument gets `local gradient ×
+//! upstream adjoint`, the first contribution a `let`, later ones `+=`.
+//! Regions reverse structurally: a branch replays the branch taken (its
+//! condition value is kept), a loop runs its body's reverse once per
+//! iteration it made, last first. Values the forward pass overwrote are
+//! popped back from their tapes at the point they were overwritten, so every
+//! rule reads the values its instruction saw.
 
 use crate::activity::Activity;
-use crate::ir::{Function, Op, Operand, VarId};
+use crate::ir::{
+    Block, Form, Function, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
+};
 use crate::lower::atomic_tokens;
 use crate::names::Names;
+use crate::plan::{AdjCat, Plan};
 use crate::rules::{self, Arg};
-use proc_macro2::{Ident, TokenStream};
-use quote::ToTokens;
-use std::collections::HashMap;
-
-/// `grad_target (+)= expr`
-pub struct Contribution {
-    pub target: VarId,
-    pub expr: TokenStream,
-}
-
-pub struct Adjoint {
-    /// In emission order; the first per target is its `let`.
-    pub contributions: Vec<Contribution>,
-    pub names: HashMap<VarId, Ident>,
-    /// The output's adjoint, seeded before the sweep.
-    pub seed_target: Option<VarId>,
-}
-
-impl Adjoint {
-    pub fn name(&self, v: VarId) -> Option<&Ident> {
-        self.names.get(&v)
-    }
-}
+use proc_macro2::{Ident, TokenStream, TokenTree};
+use quote::{format_ident, quote, ToTokens};
+use std::collections::{HashMap, HashSet};
 
 pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
     match op {
         Operand::Var(v) => f.vars[v.0].ident.to_token_stream(),
+        Operand::Ref(v) => {
+            let i = &f.vars[v.0].ident;
+            quote!(&#i)
+        }
         Operand::Const(c) => atomic_tokens(c),
     }
 }
 
-/// Builds the adjoint statements; `seed` is the output's cotangent
-/// expression (`1.0` for the gradient, the caller's value for a pullback).
-pub fn reverse(f: &Function, act: &Activity, names: &mut Names, seed: TokenStream) -> Adjoint {
-    let mut adj = Adjoint {
-        contributions: Vec::new(),
-        names: HashMap::new(),
-        seed_target: None,
-    };
-    let mut name_of = |adj: &mut Adjoint, v: VarId| -> Ident {
-        adj.names
+/// One line of reverse code, before `let`/`+=` is decided.
+enum Line {
+    /// `grad_target (+)= expr`, or `grad_target[index] += expr`.
+    Contrib {
+        target: VarId,
+        expr: TokenStream,
+        index: Option<TokenStream>,
+    },
+    Raw(TokenStream),
+}
+
+pub struct Reverse<'a> {
+    pub f: &'a Function,
+    pub act: &'a Activity,
+    pub plan: &'a Plan,
+    pub names: &'a mut Names,
+    /// Adjoint names, allocated on first use.
+    pub grads: HashMap<VarId, Ident>,
+    /// Tape names of taped variables (and loop variables).
+    pub tapes: &'a HashMap<VarId, Ident>,
+    /// Whether to emit the pops (off in the first run, which only finds
+    /// what the sweep reads).
+    pub restores: bool,
+    /// `Local` adjoints that were declared (by their first contribution).
+    pub declared: HashSet<VarId>,
+    /// The output's cotangent.
+    pub seed: TokenStream,
+    pub ret_ty: &'a syn::Type,
+}
+
+impl Reverse<'_> {
+    pub fn grad(&mut self, v: VarId) -> Ident {
+        let f = self.f;
+        let names = &mut *self.names;
+        self.grads
             .entry(v)
             .or_insert_with(|| names.fresh(&format!("grad_{}", f.vars[v.0].ident)))
             .clone()
-    };
-    if let Operand::Var(v) = &f.ret {
-        if act.active(*v) {
-            name_of(&mut adj, *v);
-            adj.seed_target = Some(*v);
-            adj.contributions.push(Contribution {
-                target: *v,
-                expr: seed,
-            });
-        }
     }
-    for ins in f.instrs().rev() {
-        let Op::Prim(prim) = ins.op else { continue };
-        if !act.active(ins.dest) {
-            continue;
-        }
-        // No contribution reached this value: its adjoint is zero.
-        let Some(g) = adj.names.get(&ins.dest).cloned() else {
-            continue;
-        };
-        let args: Vec<Arg> = ins
-            .args
-            .iter()
-            .map(|a| Arg {
-                tokens: operand_tokens(f, a),
-                int: match a {
-                    Operand::Const(c) => c.int,
-                    Operand::Var(_) => None,
-                },
-            })
-            .collect();
-        let y = &f.vars[ins.dest.0].ident;
-        for (i, a) in ins.args.iter().enumerate() {
-            let Operand::Var(v) = a else { continue };
-            if !act.active(*v) {
+
+    fn ident(&self, v: VarId) -> &Ident {
+        &self.f.vars[v.0].ident
+    }
+
+    /// The whole backward section: up-front adjoints, the seed, the sweep.
+    pub fn sweep(&mut self) -> Vec<TokenStream> {
+        let seed = self.f.ret.var().filter(|r| self.act.active(*r));
+        let lines = self.block(&self.f.body, seed);
+        let body = self.render(lines);
+        let mut out = self.upfront();
+        out.extend(body);
+        out
+    }
+
+    /// `let mut grad_v = 0.0;` for every active `Upfront` adjoint.
+    fn upfront(&mut self) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        let ret = self.f.ret.var();
+        for v in 0..self.f.vars.len() {
+            let v = VarId(v);
+            if !self.act.active(v) || self.plan.cat[v.0] != AdjCat::Upfront {
                 continue;
             }
-            if let Some(expr) = rules::pullback(prim, i, &args, y, &g) {
-                name_of(&mut adj, *v);
-                adj.contributions.push(Contribution { target: *v, expr });
+            let g = self.grad(v);
+            let x = self.ident(v).clone();
+            if Some(v) == ret {
+                let (seed, ty) = (&self.seed, self.ret_ty);
+                out.push(quote!(let mut #g: #ty = #seed;));
+            } else if self.f.vars[v.0].kind == Kind::Vector {
+                out.push(quote!(let mut #g = ::autodiff::__rt::zeros_like(&#x);));
+            } else {
+                out.push(quote!(let mut #g = 0.0;));
             }
         }
+        out
     }
-    adj
+
+    /// Renders lines: a `Local` adjoint's first contribution is its `let`
+    /// (`mut` only if more follow), the rest are `+=`.
+    fn render(&mut self, lines: Vec<Line>) -> Vec<TokenStream> {
+        let mut count: HashMap<VarId, usize> = HashMap::new();
+        for l in &lines {
+            if let Line::Contrib { target, .. } = l {
+                *count.entry(*target).or_default() += 1;
+            }
+        }
+        let ret = self.f.ret.var();
+        let mut out = Vec::new();
+        for l in lines {
+            match l {
+                Line::Raw(t) => out.push(t),
+                Line::Contrib {
+                    target,
+                    expr,
+                    index,
+                } => {
+                    let g = self.grad(target);
+                    let upfront = self.plan.cat[target.0] == AdjCat::Upfront;
+                    if upfront
+                        && Some(target) == ret
+                        && expr.to_string() == self.seed.to_string()
+                        && index.is_none()
+                    {
+                        // The seed of an up-front output adjoint is its initial value.
+                        continue;
+                    }
+                    if let Some(ix) = index {
+                        out.push(quote!(#g[#ix] += #expr;));
+                    } else if self.f.vars[target.0].kind == Kind::Vector {
+                        out.push(quote!(::autodiff::__rt::accumulate(&mut #g, &#expr);));
+                    } else if upfront || self.declared.contains(&target) {
+                        out.push(quote!(#g += #expr;));
+                    } else {
+                        self.declared.insert(target);
+                        let m = (count[&target] > 1).then(|| quote!(mut));
+                        let ty = (Some(target) == ret).then(|| {
+                            let t = self.ret_ty;
+                            quote!(: #t)
+                        });
+                        out.push(quote!(let #m #g #ty = #expr;));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn has_grad(&self, v: VarId, pending: &HashSet<VarId>) -> bool {
+        self.act.active(v)
+            && (self.plan.cat[v.0] == AdjCat::Upfront
+                || pending.contains(&v)
+                || self.declared.contains(&v))
+    }
+
+    /// Reverse lines of a block, last statement first; `seed` is the output,
+    /// whose cotangent enters before the function body's reverse.
+    fn block(&mut self, b: &Block, seed: Option<VarId>) -> Vec<Line> {
+        let mut lines: Vec<Line> = Vec::new();
+        // `Local` adjoints given a contribution so far in this block.
+        let mut pending: HashSet<VarId> = HashSet::new();
+        if let Some(r) = seed {
+            pending.insert(r);
+            lines.push(Line::Contrib {
+                target: r,
+                expr: self.seed.clone(),
+                index: None,
+            });
+        }
+        for s in b.stmts.iter().rev() {
+            match s {
+                Stmt::Assign(ins) => {
+                    let d = ins.dest;
+                    if self.has_grad(d, &pending) && ins.op != Op::NonDiff {
+                        let g = self.grad(d);
+                        for line in self.contributions(ins, &g) {
+                            if let Line::Contrib { target, .. } = &line {
+                                pending.insert(*target);
+                            }
+                            lines.push(line);
+                        }
+                    }
+                    if self.act.active(d)
+                        && self.plan.cat[d.0] == AdjCat::Upfront
+                        && self.plan.reassigned[d.0]
+                    {
+                        // This assignment's value is consumed; an earlier one starts afresh.
+                        let g = self.grad(d);
+                        let zero = self.zero(d);
+                        lines.push(Line::Raw(quote!(#g = #zero;)));
+                    }
+                    if self.restores && self.pushes_at(d, ins.decl) {
+                        let x = self.ident(d).clone();
+                        let tape = &self.tapes[&d];
+                        lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
+                    }
+                }
+                Stmt::Store(st) => {
+                    let y = st.vec;
+                    let ix = operand_tokens(self.f, &st.index);
+                    if self.act.active(y) {
+                        let g = self.grad(y);
+                        if let Some(v) = st.value.var().filter(|v| self.act.active(*v)) {
+                            let expr = match st.mode {
+                                StoreMode::Set | StoreMode::Add => quote!(#g[#ix]),
+                                StoreMode::Sub => quote!(-#g[#ix]),
+                            };
+                            pending.insert(v);
+                            lines.push(Line::Contrib {
+                                target: v,
+                                expr,
+                                index: None,
+                            });
+                        }
+                        if st.mode == StoreMode::Set {
+                            lines.push(Line::Raw(quote!(#g[#ix] = 0.0;)));
+                        }
+                    }
+                    if self.restores && self.plan.taped(y) {
+                        let x = self.ident(y).clone();
+                        let tape = &self.tapes[&y];
+                        lines.push(Line::Raw(quote!(#x[#ix] = #tape.pop().unwrap();)));
+                    }
+                }
+                Stmt::If(i) => {
+                    let then_lines = self.block(&i.then_block, None);
+                    let then_b = self.render(then_lines);
+                    let else_lines = self.block(&i.else_block, None);
+                    let else_b = self.render(else_lines);
+                    if then_b.is_empty() && else_b.is_empty() {
+                        continue;
+                    }
+                    let c = operand_tokens(self.f, &i.cond);
+                    let t = if else_b.is_empty() {
+                        quote!(if #c { #(#then_b)* })
+                    } else if then_b.is_empty() {
+                        quote!(if !#c { #(#else_b)* })
+                    } else {
+                        quote!(if #c { #(#then_b)* } else { #(#else_b)* })
+                    };
+                    lines.push(Line::Raw(t));
+                }
+                Stmt::Loop(l) => {
+                    let body_lines = self.block(&l.body, None);
+                    let mut body = self.render(body_lines);
+                    if body.is_empty() {
+                        continue;
+                    }
+                    let n = self.ident(l.counter).clone();
+                    let mut head = quote!(for _ in 0..#n);
+                    if let LoopHead::For { var: Some(i), iter } = &l.head {
+                        let x = self.ident(*i).clone();
+                        if self.plan.regen.contains(&l.counter) {
+                            if let IterSpec::Range {
+                                start,
+                                end,
+                                inclusive,
+                                rev,
+                                step,
+                            } = iter
+                            {
+                                // Regenerated indices, last first. Emitted even
+                                // in the first run, so the bounds count as read.
+                                let rt = quote!(::autodiff::__rt);
+                                let (s, e) =
+                                    (operand_tokens(self.f, start), operand_tokens(self.f, end));
+                                let reads_i = self.uses_ident(&body, &x);
+                                if reads_i {
+                                    head = match (rev, step) {
+                                        (false, None) => quote!(for #x in #rt::rev_range(#s, #n)),
+                                        (true, _) => {
+                                            quote!(for #x in #rt::unrev_range(#e, #inclusive, #n))
+                                        }
+                                        (false, Some(k)) => {
+                                            let k = operand_tokens(self.f, k);
+                                            quote!(for #x in #rt::rev_range_step(#s, #k, #n))
+                                        }
+                                    };
+                                }
+                            }
+                        } else if self.restores && self.tapes.contains_key(i) {
+                            let tape = &self.tapes[i];
+                            body.insert(0, quote!(let #x = #tape.pop().unwrap();));
+                        }
+                    }
+                    lines.push(Line::Raw(quote!(#head { #(#body)* })));
+                    if self.restores && self.plan.taped(l.counter) {
+                        let tape = &self.tapes[&l.counter];
+                        lines.push(Line::Raw(quote!(#n = #tape.pop().unwrap();)));
+                    }
+                }
+                Stmt::BreakIf(_) | Stmt::Item(_) => {}
+            }
+        }
+        lines
+    }
+
+    fn uses_ident(&self, body: &[TokenStream], x: &Ident) -> bool {
+        let mut read = HashSet::new();
+        for t in body {
+            idents_in(t, &mut read);
+        }
+        read.contains(&x.to_string())
+    }
+
+    /// Whether the forward pass pushes `v`'s old value at this assignment:
+    /// taped, and not the one-time `let` of a variable declared in place.
+    pub fn pushes_at(&self, v: VarId, decl: bool) -> bool {
+        self.plan.taped(v) && !(decl && !self.plan.hoisted(self.f, self.act, v))
+    }
+
+    fn zero(&self, v: VarId) -> TokenStream {
+        if self.f.vars[v.0].kind == Kind::Vector {
+            let x = self.ident(v);
+            quote!(::autodiff::__rt::zeros_like(&#x))
+        } else {
+            quote!(0.0)
+        }
+    }
+
+    fn contributions(&mut self, ins: &crate::ir::Instr, g: &Ident) -> Vec<Line> {
+        let f = self.f;
+        let active = |a: &Operand| a.var().filter(|v| self.act.active(*v));
+        match ins.op {
+            Op::Prim(prim) => {
+                let args: Vec<Arg> = ins
+                    .args
+                    .iter()
+                    .map(|a| Arg {
+                        tokens: operand_tokens(f, a),
+                        int: match a {
+                            Operand::Const(c) => c.int,
+                            _ => None,
+                        },
+                    })
+                    .collect();
+                let y = &f.vars[ins.dest.0].ident;
+                let mut out = Vec::new();
+                for (i, a) in ins.args.iter().enumerate() {
+                    let Some(v) = active(a) else { continue };
+                    let vector = f.vars[v.0].kind == Kind::Vector;
+                    let expr = if vector && prim == rules::Prim::Copy {
+                        Some(g.to_token_stream())
+                    } else {
+                        rules::pullback(prim, i, &args, y, g)
+                    };
+                    if let Some(expr) = expr {
+                        out.push(Line::Contrib {
+                            target: v,
+                            expr,
+                            index: None,
+                        });
+                    }
+                }
+                out
+            }
+            Op::Index => match active(&ins.args[0]) {
+                Some(v) => vec![Line::Contrib {
+                    target: v,
+                    expr: g.to_token_stream(),
+                    index: Some(operand_tokens(f, &ins.args[1])),
+                }],
+                None => Vec::new(),
+            },
+            Op::VecFill => match active(&ins.args[0]) {
+                Some(v) => vec![Line::Contrib {
+                    target: v,
+                    expr: quote!(::autodiff::__rt::sum(&#g)),
+                    index: None,
+                }],
+                None => Vec::new(),
+            },
+            Op::Call => {
+                let Form::Call(path) = &ins.form else {
+                    return Vec::new();
+                };
+                let vjp = vjp_path(path);
+                let args: Vec<TokenStream> =
+                    ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+                let mut pats = Vec::new();
+                let mut out = Vec::new();
+                for a in &ins.args {
+                    match active(a) {
+                        Some(v) => {
+                            let d = self.names.fresh(&format!("d_{}", f.vars[v.0].ident));
+                            pats.push(d.to_token_stream());
+                            out.push(Line::Contrib {
+                                target: v,
+                                expr: d.to_token_stream(),
+                                index: None,
+                            });
+                        }
+                        None => pats.push(quote!(_)),
+                    }
+                }
+                let call = Line::Raw(quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);));
+                std::iter::once(call).chain(out).collect()
+            }
+            Op::NonDiff | Op::Opaque => Vec::new(),
+        }
+    }
+}
+
+/// `path::to::g` → `path::to::g_vjp`, spanned like the user's call so a
+/// missing rule is reported at the call.
+pub fn vjp_path(path: &TokenStream) -> TokenStream {
+    let mut toks: Vec<TokenTree> = path.clone().into_iter().collect();
+    if let Some(TokenTree::Ident(last)) = toks.last_mut() {
+        let mut id = format_ident!("{}_vjp", last);
+        id.set_span(last.span());
+        *last = id;
+    }
+    toks.into_iter().collect()
+}
+
+/// Every identifier in `tokens` (to find what the sweep reads).
+pub fn idents_in(tokens: &TokenStream, out: &mut HashSet<String>) {
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            TokenTree::Group(g) => idents_in(&g.stream(), out),
+            _ => {}
+        }
+    }
 }

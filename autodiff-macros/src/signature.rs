@@ -19,6 +19,9 @@ pub enum Float {
 pub enum ParamKind {
     /// An `f32`/`f64` input with an entry in the gradient.
     Scalar,
+    /// `&[f64]`, `[f64; N]`, `Vec<f64>` (and `f32`): the gradient is a
+    /// vector of the same length (`Vec<_>`, or `[_; N]` for arrays).
+    Vector,
     /// A value the gradient does not depend on (integers, `bool`, labels, or
     /// a float left out by `wrt(...)`).
     Constant,
@@ -34,9 +37,28 @@ pub struct Param {
     pub attrs: Vec<syn::Attribute>,
 }
 
+#[derive(Clone)]
 pub struct Signature {
     pub params: Vec<Param>,
     pub ret_ty: Type,
+}
+
+impl Signature {
+    /// The same signature with every float parameter differentiable, as
+    /// callers need it whatever `wrt(...)` narrowed.
+    pub fn all_floats(&self) -> Signature {
+        let mut s = self.clone();
+        for p in &mut s.params {
+            if p.ident.is_some() {
+                if float_of(&p.ty).is_some() {
+                    p.kind = ParamKind::Scalar;
+                } else if float_vector(&p.ty).is_some() {
+                    p.kind = ParamKind::Vector;
+                }
+            }
+        }
+        s
+    }
 }
 
 pub fn float_of(ty: &Type) -> Option<Float> {
@@ -76,7 +98,7 @@ const CONSTANT_TYPES: &[&str] = &[
     "char", "str", "String",
 ];
 
-/// Types whose values never carry a derivative.
+/// Types whose values never carry a derivative (`&[usize]` labels too).
 fn is_constant_type(ty: &Type) -> bool {
     match ty {
         Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
@@ -92,18 +114,60 @@ fn is_constant_type(ty: &Type) -> bool {
     }
 }
 
-/// Float containers: in the public contract, not yet in this version.
-fn float_container(ty: &Type) -> bool {
+/// The element type of a float vector parameter, and the type of its
+/// gradient: `&[T]`, `Vec<T>`, `&Vec<T>` → `Vec<T>`; `[T; N]`, `&[T; N]` →
+/// `[T; N]`.
+pub fn float_vector(ty: &Type) -> Option<Type> {
     match ty {
-        Type::Reference(r) => float_container(&r.elem) || float_of(&r.elem).is_some(),
-        Type::Slice(s) => float_of(&s.elem).is_some(),
-        Type::Array(a) => float_of(&a.elem).is_some(),
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
-            s.ident == "Vec"
-                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
-                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if float_of(t).is_some())))
-        }),
-        _ => false,
+        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+            Type::Slice(s) => {
+                float_of(&s.elem)?;
+                let e = &s.elem;
+                Some(syn::parse_quote!(::std::vec::Vec<#e>))
+            }
+            inner => float_vector(inner),
+        },
+        Type::Array(a) => {
+            float_of(&a.elem)?;
+            Some(Type::Array(a.clone()))
+        }
+        Type::Path(p) => {
+            let s = p.path.segments.last()?;
+            if s.ident != "Vec" {
+                return None;
+            }
+            match &s.arguments {
+                syn::PathArguments::AngleBracketed(a) => match a.args.first()? {
+                    syn::GenericArgument::Type(t) if float_of(t).is_some() => {
+                        Some(syn::parse_quote!(::std::vec::Vec<#t>))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        Type::Group(g) => float_vector(&g.elem),
+        Type::Paren(p) => float_vector(&p.elem),
+        _ => None,
+    }
+}
+
+/// The IR kind of a constant parameter's type.
+pub fn kind_of_type(ty: &Type) -> crate::ir::Kind {
+    if float_vector(ty).is_some() {
+        crate::ir::Kind::Vector
+    } else if float_of(ty).is_some() {
+        crate::ir::Kind::Scalar
+    } else {
+        crate::ir::Kind::Other
+    }
+}
+
+/// The gradient type of a differentiable parameter.
+pub fn grad_type(p: &Param) -> Type {
+    match p.kind {
+        ParamKind::Vector => float_vector(&p.ty).expect("classified as a vector"),
+        _ => p.ty.clone(),
     }
 }
 
@@ -201,10 +265,14 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
         }
     }
 
-    if !cx.has_errors() && !params.iter().any(|p| matches!(p.kind, ParamKind::Scalar)) {
+    if !cx.has_errors()
+        && !params
+            .iter()
+            .any(|p| !matches!(p.kind, ParamKind::Constant))
+    {
         cx.error_spanned_by(
             &sig.inputs,
-            "#[grad] found no differentiable parameter: give the function an `f32` or `f64` parameter to differentiate with respect to",
+            "#[grad] found no differentiable parameter: give the function an `f32`/`f64` parameter (or a slice, array or `Vec` of them) to differentiate with respect to",
         );
     }
     Some(Signature { params, ret_ty })
@@ -214,10 +282,11 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
 /// parameter, if any.
 fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
     let ty = &p.ty;
-    if float_of(ty).is_some() {
+    if float_of(ty).is_some() || float_vector(ty).is_some() {
         return match wanted {
             Some(None) => ParamKind::Constant,
-            _ => ParamKind::Scalar,
+            _ if float_of(ty).is_some() => ParamKind::Scalar,
+            _ => ParamKind::Vector,
         };
     }
     let name = p
@@ -239,20 +308,10 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
         }
         return ParamKind::Constant;
     }
-    if float_container(ty) {
-        cx.error_spanned_by(
-            ty,
-            format!(
-                "#[grad] does not differentiate parameters of type `{}` in this version: only `f32` and `f64` scalars are supported; pass the values as scalar parameters, or mark `{name}` constant by listing the others in #[grad(wrt(...))]",
-                type_string(ty)
-            ),
-        );
-        return ParamKind::Constant;
-    }
     cx.error_spanned_by(
         ty,
         format!(
-            "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` for a differentiable scalar, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
+            "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` (or `&[f64]`, `[f64; N]`, `Vec<f64>`) for a differentiable value, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
             type_string(ty)
         ),
     );

@@ -10,6 +10,7 @@
 
 pub mod activations;
 pub mod check;
+pub mod cotangent;
 pub mod real;
 pub mod rules;
 pub mod tensor;

@@ -136,3 +136,42 @@ pub fn rem_dy<T: Real>(x: T, y: T) -> T {
     let q = (x / y).to_f64().trunc();
     -T::from_f64(q)
 }
+
+/// The indices of `start..` taken `count` times, last first: the reverse
+/// sweep of `for i in start..end` replays them without a tape.
+#[inline]
+pub fn rev_range<T>(start: T, count: usize) -> impl Iterator<Item = T>
+where
+    T: Copy + core::ops::Add<Output = T> + TryFrom<usize>,
+{
+    (0..count).rev().map(move |j| start + index_from(j))
+}
+
+/// The indices of `(..end).rev()` (or `(..=end).rev()`) taken `count` times,
+/// last first: `end - count ..`, increasing.
+#[inline]
+pub fn unrev_range<T>(end: T, inclusive: bool, count: usize) -> impl Iterator<Item = T>
+where
+    T: Copy + core::ops::Sub<Output = T> + TryFrom<usize>,
+{
+    let top = if inclusive { 0 } else { 1 };
+    (0..count).rev().map(move |j| end - index_from(j + top))
+}
+
+/// The indices of `(start..).step_by(step)` taken `count` times, last first.
+#[inline]
+pub fn rev_range_step<T>(start: T, step: usize, count: usize) -> impl Iterator<Item = T>
+where
+    T: Copy + core::ops::Add<Output = T> + TryFrom<usize>,
+{
+    (0..count).rev().map(move |j| start + index_from(j * step))
+}
+
+#[inline(always)]
+fn index_from<T: TryFrom<usize>>(j: usize) -> T {
+    match T::try_from(j) {
+        Ok(v) => v,
+        // The forward loop produced this index, so it fits its type.
+        Err(_) => unreachable!("a replayed loop index fits the loop variable's type"),
+    }
+}

@@ -1,0 +1,220 @@
+//! The forward sweep: the user's computation as SSA `let`s, with the branch
+//! and loop structure it was written with, plus what the backward pass
+//! needs kept: hoisted declarations, tape pushes before overwrites, and loop
+//! iteration counts.
+
+use crate::activity::Activity;
+use crate::ir::{Block, Form, Function, Instr, IterSpec, LoopHead, Stmt, StoreMode, VarId};
+use crate::plan::Plan;
+use crate::reverse::operand_tokens;
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+use std::collections::HashMap;
+
+pub struct Forward<'a> {
+    pub f: &'a Function,
+    pub act: &'a Activity,
+    pub plan: &'a Plan,
+    pub tapes: &'a HashMap<VarId, Ident>,
+}
+
+impl Forward<'_> {
+    /// Declarations before the forward code: hoisted values and tapes.
+    pub fn prelude(&self) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        for (i, var) in self.f.vars.iter().enumerate() {
+            let v = VarId(i);
+            if self.plan.sites[i] == 0 && !var.internal {
+                continue;
+            }
+            if self.plan.hoisted(self.f, self.act, v) {
+                let x = &var.ident;
+                let ty = var.ty.as_ref().map(|t| quote!(: #t));
+                out.push(quote!(let mut #x #ty = ::core::default::Default::default();));
+            }
+        }
+        let mut tapes: Vec<_> = self.tapes.iter().collect();
+        tapes.sort_by_key(|(v, _)| **v);
+        for (_, t) in tapes {
+            out.push(quote!(let mut #t = ::std::vec::Vec::new();));
+        }
+        out
+    }
+
+    pub fn block(&self, b: &Block) -> Vec<TokenStream> {
+        b.stmts.iter().flat_map(|s| self.stmt(s)).collect()
+    }
+
+    fn ident(&self, v: VarId) -> &Ident {
+        &self.f.vars[v.0].ident
+    }
+
+    fn push_old(&self, v: VarId) -> TokenStream {
+        let x = self.ident(v);
+        let tape = &self.tapes[&v];
+        quote!(#tape.push(#x);)
+    }
+
+    fn stmt(&self, s: &Stmt) -> Vec<TokenStream> {
+        match s {
+            Stmt::Item(t) => vec![t.clone()],
+            Stmt::Assign(ins) => self.assign(ins),
+            Stmt::Store(st) => {
+                let y = self.ident(st.vec);
+                let ix = operand_tokens(self.f, &st.index);
+                let v = operand_tokens(self.f, &st.value);
+                let mut out = Vec::new();
+                if self.plan.taped(st.vec) {
+                    let tape = &self.tapes[&st.vec];
+                    out.push(quote!(#tape.push(#y[#ix]);));
+                }
+                out.push(match st.mode {
+                    StoreMode::Set => quote!(#y[#ix] = #v;),
+                    StoreMode::Add => quote!(#y[#ix] += #v;),
+                    StoreMode::Sub => quote!(#y[#ix] -= #v;),
+                });
+                out
+            }
+            Stmt::If(i) => {
+                let c = operand_tokens(self.f, &i.cond);
+                let t = self.block(&i.then_block);
+                let e = self.block(&i.else_block);
+                if e.is_empty() {
+                    vec![quote!(if #c { #(#t)* })]
+                } else {
+                    vec![quote!(if #c { #(#t)* } else { #(#e)* })]
+                }
+            }
+            Stmt::BreakIf(flag) => {
+                let x = self.ident(*flag);
+                vec![quote!(if #x { break; })]
+            }
+            Stmt::Loop(l) => {
+                let mut out = Vec::new();
+                let n = self.ident(l.counter);
+                let counted = self.plan.needed.contains(&l.counter);
+                let mut body = Vec::new();
+                if counted {
+                    if self.plan.taped(l.counter) {
+                        out.push(self.push_old(l.counter));
+                    }
+                    if self.plan.hoisted(self.f, self.act, l.counter) {
+                        out.push(quote!(#n = 0usize;));
+                    } else {
+                        out.push(quote!(let mut #n = 0usize;));
+                    }
+                    body.push(quote!(#n += 1;));
+                }
+                if let LoopHead::For { var: Some(i), .. } = &l.head {
+                    if let Some(tape) = self.tapes.get(i) {
+                        let x = self.ident(*i);
+                        body.push(quote!(#tape.push(#x);));
+                    }
+                }
+                body.extend(self.block(&l.body));
+                out.push(match &l.head {
+                    LoopHead::For { var, iter } => {
+                        let pat = match var {
+                            Some(v) => {
+                                let x = self.ident(*v);
+                                quote!(#x)
+                            }
+                            None => quote!(_),
+                        };
+                        let it = self.iter_tokens(iter);
+                        quote!(for #pat in #it { #(#body)* })
+                    }
+                    LoopHead::Infinite => quote!(loop { #(#body)* }),
+                });
+                out
+            }
+        }
+    }
+
+    fn iter_tokens(&self, iter: &IterSpec) -> TokenStream {
+        match iter {
+            IterSpec::Tokens(t) => t.clone(),
+            IterSpec::Range {
+                start,
+                end,
+                inclusive,
+                rev,
+                step,
+            } => {
+                let (s, e) = (operand_tokens(self.f, start), operand_tokens(self.f, end));
+                let range = if *inclusive {
+                    quote!(#s..=#e)
+                } else {
+                    quote!(#s..#e)
+                };
+                match (rev, step) {
+                    (false, None) => range,
+                    (true, _) => quote!((#range).rev()),
+                    (false, Some(k)) => {
+                        let k = operand_tokens(self.f, k);
+                        quote!((#range).step_by(#k))
+                    }
+                }
+            }
+        }
+    }
+
+    fn assign(&self, ins: &Instr) -> Vec<TokenStream> {
+        let f = self.f;
+        let d = ins.dest;
+        let var = &f.vars[d.0];
+        let ident = &var.ident;
+        let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+        let rhs = match &ins.form {
+            Form::Infix(op) => {
+                let (l, r) = (&a[0], &a[1]);
+                quote!(#l #op #r)
+            }
+            Form::Prefix(op) => {
+                let x = &a[0];
+                quote!(#op #x)
+            }
+            Form::Method { name, turbofish } => {
+                let recv = &a[0];
+                let rest = &a[1..];
+                quote!(#recv.#name #turbofish (#(#rest),*))
+            }
+            Form::Call(path) => quote!(#path(#(#a),*)),
+            Form::Cast(t) => {
+                let x = &a[0];
+                quote!(#x as #t)
+            }
+            Form::Copy => a[0].clone(),
+            Form::Index => {
+                let (x, i) = (&a[0], &a[1]);
+                quote!(#x[#i])
+            }
+            Form::Range { inclusive } => {
+                let (s, e) = (&a[0], &a[1]);
+                if *inclusive {
+                    quote!(#s..=#e)
+                } else {
+                    quote!(#s..#e)
+                }
+            }
+            Form::VecFill => {
+                let (v, n) = (&a[0], &a[1]);
+                quote!(::std::vec![#v; #n])
+            }
+        };
+        let mut out = Vec::new();
+        let hoisted = self.plan.hoisted(f, self.act, d);
+        let in_place = ins.decl && !hoisted && !var.internal;
+        if self.plan.taped(d) && !in_place {
+            out.push(self.push_old(d));
+        }
+        if in_place {
+            let ty = var.ty.as_ref().map(|t| quote!(: #t));
+            let m = (self.plan.sites[d.0] > 1 || self.plan.stored[d.0]).then(|| quote!(mut));
+            out.push(quote!(let #m #ident #ty = #rhs;));
+        } else {
+            out.push(quote!(#ident = #rhs;));
+        }
+        out
+    }
+}
