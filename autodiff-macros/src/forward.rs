@@ -24,7 +24,7 @@ impl Forward<'_> {
         let mut out = Vec::new();
         for (i, var) in self.f.vars.iter().enumerate() {
             let v = VarId(i);
-            if self.plan.sites[i] == 0 && !var.internal {
+            if self.plan.sites[i] == 0 {
                 continue;
             }
             if self.plan.hoisted(self.f, self.act, v) {
@@ -201,6 +201,8 @@ impl Forward<'_> {
                 let (v, n) = (&a[0], &a[1]);
                 quote!(::std::vec![#v; #n])
             }
+            Form::List { vec: false } => quote!([#(#a),*]),
+            Form::List { vec: true } => quote!(::std::vec![#(#a),*]),
         };
         let mut out = Vec::new();
         let hoisted = self.plan.hoisted(f, self.act, d);

@@ -95,6 +95,8 @@ pub enum Form {
     Range { inclusive: bool },
     /// `vec![a; b]`
     VecFill,
+    /// `[a, b, c]`, or `vec![a, b, c]` when `vec`.
+    List { vec: bool },
 }
 
 /// What is known of an operation's derivative.
@@ -114,6 +116,8 @@ pub enum Op {
     Call,
     /// `vec![v; n]`: every element's adjoint flows back to `v`.
     VecFill,
+    /// `[a, b, c]`: element `i`'s adjoint flows back to argument `i`.
+    List,
 }
 
 #[derive(Clone, Debug)]

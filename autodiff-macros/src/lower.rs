@@ -359,7 +359,7 @@ impl Lowerer<'_> {
                             return None;
                         }
                     },
-                    _ if last && semi.is_none() && !is_unit_stmt(e) => {
+                    _ if last && semi.is_none() && want.is_some() && !is_unit_stmt(e) => {
                         return self.lower_named(e, want);
                     }
                     _ => self.lower_stmt_expr(e),
@@ -731,7 +731,7 @@ impl Lowerer<'_> {
                     Kind::Other
                 }
             }
-            Op::VecFill => Kind::Vector,
+            Op::VecFill | Op::List => Kind::Vector,
             Op::Call => Kind::Scalar,
             Op::NonDiff => Kind::Other,
             Op::Prim(Prim::Copy) => kinds.first().copied().unwrap_or(Kind::Scalar),
@@ -1773,6 +1773,10 @@ impl Lowerer<'_> {
                     "range",
                 )
             }
+            Expr::Array(a) => {
+                let args = self.lower_args(&a.elems)?;
+                pending(Op::List, Form::List { vec: false }, args, "array")
+            }
             Expr::Macro(m) if m.mac.path.is_ident("vec") => {
                 let parsed = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
                     let v: Expr = input.parse()?;
@@ -1780,6 +1784,15 @@ impl Lowerer<'_> {
                     let n: Expr = input.parse()?;
                     Ok((v, n))
                 });
+                if parsed.is_err() {
+                    let list = m.mac.parse_body_with(
+                        syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+                    );
+                    if let Ok(items) = list {
+                        let args = self.lower_args(&items)?;
+                        return pending(Op::List, Form::List { vec: true }, args, "`vec!`");
+                    }
+                }
                 match parsed {
                     Ok((v, n)) => {
                         let v = self.lower_operand(&v);

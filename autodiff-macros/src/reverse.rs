@@ -193,9 +193,12 @@ impl Reverse<'_> {
                             lines.push(line);
                         }
                     }
+                    // (Not at a top-level `let`: nothing before it reads the adjoint.)
+                    let top_let = ins.decl && b.id == 0;
                     if self.act.active(d)
                         && self.plan.cat[d.0] == AdjCat::Upfront
                         && self.plan.reassigned[d.0]
+                        && !top_let
                     {
                         // This assignment's value is consumed; an earlier one starts afresh.
                         let g = self.grad(d);
@@ -383,6 +386,18 @@ impl Reverse<'_> {
                 }],
                 None => Vec::new(),
             },
+            Op::List => ins
+                .args
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| {
+                    active(a).map(|v| Line::Contrib {
+                        target: v,
+                        expr: quote!(#g[#i]),
+                        index: None,
+                    })
+                })
+                .collect(),
             Op::Call => {
                 let Form::Call(path) = &ins.form else {
                     return Vec::new();

@@ -2,8 +2,10 @@ use autodiff::grad;
 
 #[grad]
 fn f(x: f64) -> f64 {
-    let y = if x > 0.0 { x } else { -x };
-    y * 2.0
+    let mut acc = x;
+    loop {
+        acc *= 0.5;
+    }
 }
 
 fn main() {}

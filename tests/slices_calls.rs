@@ -1,0 +1,296 @@
+//! Slices, arrays and vectors; calls between `#[grad]` functions; the
+//! lectures' and issue's loop examples (log-sum-exp, a scalar RNN, logistic
+//! regression, a Gaussian log-likelihood). Every gradient is checked against
+//! central differences.
+
+#![allow(clippy::needless_range_loop)]
+
+use autodiff::check::GradCheck;
+use autodiff::{grad, sigmoid};
+
+fn check(name: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], g: &[f64]) {
+    if let Err(r) = GradCheck::new().rel_tol(1e-6).abs_tol(1e-7).check(f, x, g) {
+        panic!("{name}: gradient mismatch at {x:?}\n{r}");
+    }
+}
+
+fn pts(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+#[grad]
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+#[grad]
+fn iterate_forms(w: &[f64], x: &[f64], c: [f64; 3], v: Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for wi in w.iter() {
+        s += wi * wi;
+    }
+    for (i, &xi) in x.iter().enumerate() {
+        s += xi * (i as f64 + 1.0);
+    }
+    for (a, b) in w.iter().zip(x) {
+        s += a * b.sin();
+    }
+    for ci in c {
+        s += ci.exp();
+    }
+    for vi in &v {
+        s += *vi * s.tanh();
+    }
+    s + c[0] * v[v.len() - 1]
+}
+
+#[test]
+fn slice_array_and_vec_parameters() {
+    for seed in 1..4 {
+        let w = pts(4, seed);
+        let x = pts(4, seed + 10);
+        let (v, (gw, gx)) = dot_grad(&w, &x);
+        assert_eq!(v, dot(&w, &x));
+        assert_eq!(gw, x);
+        assert_eq!(gx, w);
+
+        let c = [0.1, -0.4, 0.3];
+        let vv = pts(3, seed + 20);
+        let (val, (gw, gx, gc, gv)) = iterate_forms_grad(&w, &x, c, vv.clone());
+        assert_eq!(val, iterate_forms(&w, &x, c, vv.clone()));
+        let gc: [f64; 3] = gc; // arrays keep their type
+        let flat: Vec<f64> = [&w[..], &x[..], &c[..], &vv[..]].concat();
+        let grads: Vec<f64> = [&gw[..], &gx[..], &gc[..], &gv[..]].concat();
+        check(
+            "iterate_forms",
+            |p| iterate_forms(&p[0..4], &p[4..8], [p[8], p[9], p[10]], p[11..14].to_vec()),
+            &flat,
+            &grads,
+        );
+    }
+}
+
+/// Local vectors: `vec!`, `to_vec`, element writes (`=`, `+=`, `-=`, `*=`),
+/// an element overwritten after it was read.
+#[grad]
+fn local_vectors(x: &[f64], a: f64) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    let mut z = x.to_vec();
+    for i in 0..n {
+        y[i] = x[i] * a;
+        z[i] += y[i] * y[i];
+    }
+    let first = z[0];
+    z[0] = first.sin() * a; // overwrite an element that was read
+    for i in 1..n {
+        z[i] -= z[i - 1] * 0.5;
+        y[i] *= z[i];
+    }
+    let fill = vec![a; 3];
+    let mut s = first * fill[1];
+    for i in 0..n {
+        s += y[i] + z[i] * z[i];
+    }
+    s
+}
+
+#[test]
+fn local_vectors_and_element_writes() {
+    for seed in 1..5 {
+        let x = pts(5, seed);
+        let a = 0.7 + 0.1 * seed as f64;
+        let (v, (gx, ga)) = local_vectors_grad(&x, a);
+        assert_eq!(v.to_bits(), local_vectors(&x, a).to_bits());
+        let mut flat = x.clone();
+        flat.push(a);
+        let mut g = gx.clone();
+        g.push(ga);
+        check("local_vectors", |p| local_vectors(&p[..5], p[5]), &flat, &g);
+    }
+}
+
+/// Numerically stable log-sum-exp over a slice.
+#[grad]
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let mut m = x[0];
+    for i in 1..x.len() {
+        m = m.max(x[i]);
+    }
+    let mut s = 0.0;
+    for xi in x {
+        s += (xi - m).exp();
+    }
+    m + s.ln()
+}
+
+/// A scalar RNN: h_t = tanh(w h_{t-1} + u x_t + b), loss = (h_T - target)^2.
+#[grad]
+fn rnn(w: f64, u: f64, b: f64, xs: &[f64], target: f64) -> f64 {
+    let mut h = 0.0;
+    for t in 0..xs.len() {
+        h = (w * h + u * xs[t] + b).tanh();
+    }
+    (h - target).powi(2)
+}
+
+/// Logistic regression, loops over samples and features (row-major x).
+#[grad(wrt(w, b))]
+fn logistic_regression(w: &[f64], b: f64, x: &[f64], y: &[f64], d: usize) -> f64 {
+    let n = y.len();
+    let mut loss = 0.0;
+    for i in 0..n {
+        let mut z = b;
+        for j in 0..d {
+            z += w[j] * x[i * d + j];
+        }
+        let p = sigmoid(z);
+        loss -= y[i] * p.ln() + (1.0 - y[i]) * (1.0 - p).ln();
+    }
+    loss / n as f64
+}
+
+/// Gaussian log-likelihood of samples under N(mu, sigma^2).
+#[grad]
+fn gaussian_loglik(mu: f64, log_sigma: f64, xs: &[f64]) -> f64 {
+    let sigma = log_sigma.exp();
+    let mut ll = 0.0;
+    for &x in xs.iter() {
+        let z = (x - mu) / sigma;
+        ll += -0.5 * z * z - log_sigma - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    }
+    ll
+}
+
+#[test]
+fn loop_examples_of_the_issue() {
+    for seed in 1..4 {
+        let x = pts(6, seed);
+        let (v, g) = log_sum_exp_grad(&x);
+        assert_eq!(v, log_sum_exp(&x));
+        check("log_sum_exp", log_sum_exp, &x, &g);
+        // Its gradient is softmax(x).
+        let z: f64 = x.iter().map(|v| v.exp()).sum();
+        for (gi, xi) in g.iter().zip(&x) {
+            assert!((gi - xi.exp() / z).abs() < 1e-12);
+        }
+
+        let xs = pts(7, seed + 5);
+        let (v, (gw, gu, gb, gxs, gt)) = rnn_grad(0.5, -0.3, 0.1, &xs, 0.2);
+        assert_eq!(v, rnn(0.5, -0.3, 0.1, &xs, 0.2));
+        let mut flat = vec![0.5, -0.3, 0.1];
+        flat.extend(&xs);
+        flat.push(0.2);
+        let mut g = vec![gw, gu, gb];
+        g.extend(&gxs);
+        g.push(gt);
+        check(
+            "rnn",
+            |p| rnn(p[0], p[1], p[2], &p[3..10], p[10]),
+            &flat,
+            &g,
+        );
+
+        let (d, n) = (3, 5);
+        let xm = pts(n * d, seed + 7);
+        let y: Vec<f64> = pts(n, seed + 9)
+            .iter()
+            .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
+            .collect();
+        let w = pts(d, seed + 11);
+        let (v, (gw, gb)) = logistic_regression_grad(&w, 0.1, &xm, &y, d);
+        assert_eq!(v, logistic_regression(&w, 0.1, &xm, &y, d));
+        let mut flat = w.clone();
+        flat.push(0.1);
+        let mut g = gw.clone();
+        g.push(gb);
+        check(
+            "logistic_regression",
+            |p| logistic_regression(&p[..3], p[3], &xm, &y, d),
+            &flat,
+            &g,
+        );
+
+        let xs = pts(8, seed + 13);
+        let (v, (gm, gs, gx)) = gaussian_loglik_grad(0.2, -0.3, &xs);
+        assert_eq!(v, gaussian_loglik(0.2, -0.3, &xs));
+        let mut flat = vec![0.2, -0.3];
+        flat.extend(&xs);
+        let mut g = vec![gm, gs];
+        g.extend(&gx);
+        check(
+            "gaussian_loglik",
+            |p| gaussian_loglik(p[0], p[1], &p[2..]),
+            &flat,
+            &g,
+        );
+    }
+}
+
+#[grad]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+#[grad]
+fn scaled(x: f64, k: f64, n: i32) -> f64 {
+    x.powi(n) * k
+}
+
+#[grad]
+fn caller(x: f64, y: f64) -> f64 {
+    let a = square(x) + scaled(y, x, 3);
+    let mut s = 0.0;
+    for i in 0..3 {
+        if i % 2 == 0 {
+            s += square(a * (i as f64 + 1.0));
+        } else {
+            s += scaled(x, 2.0, i); // constant arguments
+        }
+    }
+    s + norm2(&[x, y])
+}
+
+#[grad]
+fn norm2(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for x in v {
+        s += x * x;
+    }
+    s.sqrt()
+}
+
+#[grad]
+fn power(x: f64, n: u32) -> f64 {
+    if n == 0 {
+        1.0
+    } else {
+        x * power(x, n - 1)
+    }
+}
+
+#[test]
+fn calls_between_grad_functions() {
+    for p in [[0.3, 0.7], [-1.2, 0.4], [0.9, -1.3]] {
+        let (v, (gx, gy)) = caller_grad(p[0], p[1]);
+        assert_eq!(v, caller(p[0], p[1]));
+        check("caller", |q| caller(q[0], q[1]), &p, &[gx, gy]);
+    }
+    for n in 0..6 {
+        let (v, g) = power_grad(1.3, n);
+        assert_eq!(v, power(1.3, n));
+        assert!((g - n as f64 * 1.3f64.powi(n as i32 - 1)).abs() < 1e-12); // recursion
+    }
+}

@@ -1,8 +1,0 @@
-use autodiff::grad;
-
-#[grad]
-fn f(xs: &[f64], w: f64) -> f64 {
-    xs[0] * w
-}
-
-fn main() {}
