@@ -25,7 +25,7 @@
 // Lets generated `::autodiff::...` paths resolve inside this crate's own tests.
 extern crate self as autodiff;
 
-pub use autodiff_macros::grad;
+pub use autodiff_macros::{custom_grad, grad};
 pub use autodiff_runtime as runtime;
 pub use autodiff_runtime::check;
 pub use autodiff_runtime::{relu, sigmoid, softplus, Real};

@@ -294,3 +294,47 @@ fn calls_between_grad_functions() {
         assert!((g - n as f64 * 1.3f64.powi(n as i32 - 1)).abs() < 1e-12); // recursion
     }
 }
+
+/// Regression: accumulators initialised from float constants (`0.0`,
+/// `f64::NEG_INFINITY`) inside loops once lost their gradient entirely.
+#[grad(wrt(mu, log_s, log_w))]
+fn gmm1d(mu: &[f64], log_s: &[f64], log_w: &[f64], xs: &[f64]) -> f64 {
+    let k = mu.len();
+    let mut a = vec![0.0; k];
+    let mut ll = 0.0;
+    for i in 0..xs.len() {
+        let x = xs[i];
+        let mut m = f64::NEG_INFINITY;
+        for j in 0..k {
+            let z = (x - mu[j]) * (-log_s[j]).exp();
+            a[j] = log_w[j] - log_s[j] - 0.5 * z * z;
+            m = m.max(a[j]);
+        }
+        let mut s = 0.0;
+        for j in 0..k {
+            s += (a[j] - m).exp();
+        }
+        ll += m + s.ln();
+    }
+    ll
+}
+
+#[test]
+fn mixture_log_likelihood_with_constant_initialised_accumulators() {
+    let (mu, ls, lw) = (
+        vec![-1.0, -0.3, 0.2],
+        vec![-0.5, 0.1, -0.2],
+        vec![0.1, -0.4, 0.3],
+    );
+    let xs = pts(6, 3);
+    let (v, (g1, g2, g3)) = gmm1d_grad(&mu, &ls, &lw, &xs);
+    assert_eq!(v, gmm1d(&mu, &ls, &lw, &xs));
+    let flat: Vec<f64> = [&mu[..], &ls[..], &lw[..]].concat();
+    let g: Vec<f64> = [&g1[..], &g2[..], &g3[..]].concat();
+    check(
+        "gmm1d",
+        |p| gmm1d(&p[0..3], &p[3..6], &p[6..9], &xs),
+        &flat,
+        &g,
+    );
+}

@@ -21,10 +21,6 @@ impl Activity {
     pub fn active(&self, v: VarId) -> bool {
         self.varied[v.0] && self.useful[v.0]
     }
-
-    pub fn active_operand(&self, op: &Operand) -> bool {
-        op.var().is_some_and(|v| self.active(v))
-    }
 }
 
 pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {

@@ -217,8 +217,6 @@ pub struct Function {
     pub params: Vec<Option<VarId>>,
     pub body: Block,
     pub ret: Operand,
-    /// Number of blocks (ids are `0..blocks`; the body is block 0).
-    pub blocks: usize,
 }
 
 impl Block {

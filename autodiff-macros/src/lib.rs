@@ -10,6 +10,7 @@
 mod activity;
 mod attr;
 mod ctxt;
+mod custom;
 mod emit;
 mod forward;
 mod ir;
@@ -27,6 +28,14 @@ use quote::{quote, ToTokens};
 #[proc_macro_attribute]
 pub fn grad(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// Gives a function a derivative rule written by hand:
+/// `#[custom_grad(rule)]` with `fn rule(args..., y, cotangent) -> gradients`.
+/// See the `autodiff` crate docs.
+#[proc_macro_attribute]
+pub fn custom_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
+    custom::expand(attr.into(), item.into()).into()
 }
 
 fn expand(

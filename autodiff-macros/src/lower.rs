@@ -155,7 +155,6 @@ pub fn lower(
         params,
         body,
         ret,
-        blocks: lw.blocks,
     })
 }
 
@@ -213,7 +212,10 @@ impl Lowerer<'_> {
     fn kind(&self, op: &Operand) -> Kind {
         match op {
             Operand::Var(v) | Operand::Ref(v) => self.vars[v.0].kind,
-            Operand::Const(_) => Kind::Other,
+            // Integer literals are integers; any other constant (`0.0`,
+            // `f64::NEG_INFINITY`, a `const` item) may be a float.
+            Operand::Const(c) if c.int.is_some() => Kind::Other,
+            Operand::Const(_) => Kind::Scalar,
         }
     }
 
@@ -237,15 +239,12 @@ impl Lowerer<'_> {
         }));
     }
 
+    /// `dest = value`. Always a differentiable copy: whether anything flows
+    /// is for the activity analysis to say, never a guess about types.
     fn copy_into(&mut self, dest: VarId, value: Operand) {
-        let op = if self.kind(&value) == Kind::Other && !matches!(value, Operand::Const(_)) {
-            Op::NonDiff
-        } else {
-            Op::Prim(Prim::Copy)
-        };
         self.push(Stmt::Assign(Instr {
             dest,
-            op,
+            op: Op::Prim(Prim::Copy),
             form: Form::Copy,
             args: vec![value],
             origin: TokenStream::new(),
@@ -706,13 +705,8 @@ impl Lowerer<'_> {
 
     /// `let a = b;`: a copy under the user's name.
     fn bind_copy(&mut self, op: Operand, ident: &Ident, ty: Option<syn::Type>) -> Operand {
-        let prim = if self.kind(&op) == Kind::Other && !matches!(op, Operand::Const(_)) {
-            Op::NonDiff
-        } else {
-            Op::Prim(Prim::Copy)
-        };
         let p = Pending {
-            op: prim,
+            op: Op::Prim(Prim::Copy),
             form: Form::Copy,
             args: vec![op],
             what: String::new(),
