@@ -48,6 +48,8 @@ fn body(
             grads: HashMap::new(),
             tapes: &none,
             restores: false,
+            chain: Vec::new(),
+            loop_reads: HashMap::new(),
             declared: HashSet::new(),
             seed: seed.clone(),
             ret_ty,
@@ -57,10 +59,14 @@ fn body(
         for l in &lines {
             idents_in(l, &mut read);
         }
-        plan.needed = (0..f.vars.len())
-            .map(VarId)
-            .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
-            .collect();
+        let loop_reads = std::mem::take(&mut r.loop_reads);
+        plan.set_needed(
+            (0..f.vars.len())
+                .map(VarId)
+                .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
+                .collect(),
+        );
+        plan.settle_loops(f, act, loop_reads);
     }
     let mut names = names.clone();
     let mut tapes: HashMap<VarId, Ident> = HashMap::new();
@@ -88,6 +94,7 @@ fn body(
         act,
         plan: &plan,
         tapes: &tapes,
+        chain: Default::default(),
     };
     let prelude = fwd.prelude();
     let forward = fwd.block(&f.body);
@@ -99,6 +106,8 @@ fn body(
         grads: HashMap::new(),
         tapes: &tapes,
         restores: true,
+        chain: Vec::new(),
+        loop_reads: HashMap::new(),
         declared: HashSet::new(),
         seed,
         ret_ty,

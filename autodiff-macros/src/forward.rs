@@ -16,6 +16,8 @@ pub struct Forward<'a> {
     pub act: &'a Activity,
     pub plan: &'a Plan,
     pub tapes: &'a HashMap<VarId, Ident>,
+    /// Counters of the loops around the code being generated.
+    pub chain: std::cell::RefCell<Vec<VarId>>,
 }
 
 impl Forward<'_> {
@@ -91,11 +93,20 @@ impl Forward<'_> {
             }
             Stmt::Loop(l) => {
                 let mut out = Vec::new();
+                // Saved once here instead of at each assignment inside.
+                for v in self.plan.around.get(&l.counter).into_iter().flatten() {
+                    out.push(self.push_old(*v));
+                }
                 let n = self.ident(l.counter);
                 let counted = self.plan.needed.contains(&l.counter);
                 let mut body = Vec::new();
                 if counted {
-                    if self.plan.taped(l.counter) {
+                    if self.plan.taped(l.counter)
+                        && self
+                            .plan
+                            .around_loop(l.counter, &self.chain.borrow())
+                            .is_none()
+                    {
                         out.push(self.push_old(l.counter));
                     }
                     if self.plan.hoisted(self.f, self.act, l.counter) {
@@ -111,7 +122,9 @@ impl Forward<'_> {
                         body.push(quote!(#tape.push(#x);));
                     }
                 }
+                self.chain.borrow_mut().push(l.counter);
                 body.extend(self.block(&l.body));
+                self.chain.borrow_mut().pop();
                 out.push(match &l.head {
                     LoopHead::For { var, iter } => {
                         let pat = match var {
@@ -164,8 +177,32 @@ impl Forward<'_> {
         let d = ins.dest;
         let var = &f.vars[d.0];
         let ident = &var.ident;
-        let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
-        let rhs = match &ins.form {
+        let rhs = rhs_tokens(f, ins);
+        let mut out = Vec::new();
+        let hoisted = self.plan.hoisted(f, self.act, d);
+        let in_place = ins.decl && !hoisted && !var.internal;
+        if self.plan.taped(d)
+            && !in_place
+            && self.plan.around_loop(d, &self.chain.borrow()).is_none()
+        {
+            out.push(self.push_old(d));
+        }
+        if in_place {
+            let ty = var.ty.as_ref().map(|t| quote!(: #t));
+            let m = (self.plan.sites[d.0] > 1 || self.plan.stored[d.0]).then(|| quote!(mut));
+            out.push(quote!(let #m #ident #ty = #rhs;));
+        } else {
+            out.push(quote!(#ident = #rhs;));
+        }
+        out
+    }
+}
+
+/// The right-hand side of an instruction, in the user's own form.
+pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
+    let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+    {
+        match &ins.form {
             Form::Infix(op) => {
                 let (l, r) = (&a[0], &a[1]);
                 quote!(#l #op #r)
@@ -203,20 +240,6 @@ impl Forward<'_> {
             }
             Form::List { vec: false } => quote!([#(#a),*]),
             Form::List { vec: true } => quote!(::std::vec![#(#a),*]),
-        };
-        let mut out = Vec::new();
-        let hoisted = self.plan.hoisted(f, self.act, d);
-        let in_place = ins.decl && !hoisted && !var.internal;
-        if self.plan.taped(d) && !in_place {
-            out.push(self.push_old(d));
         }
-        if in_place {
-            let ty = var.ty.as_ref().map(|t| quote!(: #t));
-            let m = (self.plan.sites[d.0] > 1 || self.plan.stored[d.0]).then(|| quote!(mut));
-            out.push(quote!(let #m #ident #ty = #rhs;));
-        } else {
-            out.push(quote!(#ident = #rhs;));
-        }
-        out
     }
 }

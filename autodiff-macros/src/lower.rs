@@ -1269,10 +1269,7 @@ impl Lowerer<'_> {
                 };
                 let start = self.lower_operand(s);
                 let end = self.lower_operand(t);
-                let step = match step {
-                    Some(k) => Some(self.lower_operand(k)),
-                    None => None,
-                };
+                let step = step.map(|k| self.lower_operand(k));
                 Some((|| {
                     Some(IterSpec::Range {
                         start: start?,
@@ -1347,11 +1344,7 @@ impl Lowerer<'_> {
     /// Recognises `for PAT in ITER` over float vectors: `x`, `&x`,
     /// `x.iter()` (`.copied()`, `.cloned()`), `.enumerate()`, `.zip(...)`.
     /// Returns the vectors and what each pattern name binds.
-    fn slice_iteration(
-        &self,
-        iter: &Expr,
-        pat: &Pat,
-    ) -> Option<(Vec<VarId>, Vec<(Ident, Source)>)> {
+    fn slice_iteration(&self, iter: &Expr, pat: &Pat) -> Option<SliceLoop> {
         let shape = self.iter_shape(iter)?;
         let mut binds = Vec::new();
         if !self.bind_shape(&shape, pat, &mut binds) {
@@ -1894,6 +1887,9 @@ impl IterShape {
         }
     }
 }
+
+/// The vectors a `for` loop iterates over, and what each pattern name binds.
+type SliceLoop = (Vec<VarId>, Vec<(Ident, Source)>);
 
 /// What a loop pattern name is bound to.
 enum Source {

@@ -11,7 +11,9 @@
 //!   pushed before each overwrite and popped back in reverse.
 
 use crate::activity::Activity;
-use crate::ir::{Function, IterSpec, Kind, LoopHead, Op, Operand, Stmt, VarId};
+use crate::ir::{Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, VarId};
+use crate::rules::Prim;
+use std::collections::HashMap;
 use std::collections::HashSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,19 @@ pub struct Plan {
     /// Range loops (by counter) whose indices the sweep regenerates: their
     /// bounds are not assigned inside the loop.
     pub regen: HashSet<VarId>,
+    /// Values a loop body computes cheaply from its index, loop-invariant
+    /// values and each other, by body block, in order: the sweep recomputes
+    /// the ones it reads at the start of each reverse iteration instead of
+    /// taping them.
+    pub remat_in_block: HashMap<usize, Vec<Instr>>,
+    /// Those of them the sweep reads (set with `needed`).
+    pub remat: HashSet<VarId>,
+    /// Variables each loop's reverse reads (by loop counter).
+    pub loop_reads: HashMap<VarId, HashSet<VarId>>,
+    /// Variables saved once around a loop rather than at each assignment
+    /// inside it: nothing in the loop's reverse reads them, so only the
+    /// value before the loop matters (an accumulator `s += ...`).
+    pub around: HashMap<VarId, Vec<VarId>>,
 }
 
 impl Plan {
@@ -143,6 +158,7 @@ impl Plan {
                 }
             }
         }
+        let remat_in_block = remat_candidates(f, &sites, &stored);
         Plan {
             sites,
             decl_block,
@@ -151,7 +167,94 @@ impl Plan {
             cat,
             needed: HashSet::new(),
             regen,
+            remat_in_block,
+            remat: HashSet::new(),
+            loop_reads: HashMap::new(),
+            around: HashMap::new(),
         }
+    }
+
+    /// Settles what the backward pass reads: `read` (by its rules), plus
+    /// what recomputing the values it reads needs.
+    pub fn set_needed(&mut self, read: HashSet<VarId>) {
+        let candidates: HashMap<VarId, &Instr> = self
+            .remat_in_block
+            .values()
+            .flatten()
+            .map(|i| (i.dest, i))
+            .collect();
+        let mut needed = read;
+        let mut remat = HashSet::new();
+        let mut work: Vec<VarId> = needed
+            .iter()
+            .copied()
+            .filter(|v| candidates.contains_key(v))
+            .collect();
+        while let Some(v) = work.pop() {
+            if !remat.insert(v) {
+                continue;
+            }
+            for a in candidates[&v].args.iter().filter_map(Operand::var) {
+                needed.insert(a);
+                if candidates.contains_key(&a) && !remat.contains(&a) {
+                    work.push(a);
+                }
+            }
+        }
+        self.needed = needed;
+        self.remat = remat;
+    }
+
+    /// The loop that saves `v` once instead of a push at an assignment
+    /// inside the loops `chain` (outermost first): the outermost whose
+    /// reverse never reads `v`.
+    pub fn around_loop(&self, v: VarId, chain: &[VarId]) -> Option<VarId> {
+        chain
+            .iter()
+            .find(|l| !self.loop_reads.get(l).is_some_and(|r| r.contains(&v)))
+            .copied()
+    }
+
+    /// After `needed`: what each loop's reverse reads (`reads`, from the
+    /// first run, plus what recomputing values reads) and which variables
+    /// are saved around which loop.
+    pub fn settle_loops(
+        &mut self,
+        f: &Function,
+        act: &Activity,
+        mut reads: HashMap<VarId, HashSet<VarId>>,
+    ) {
+        // A recomputed value's arguments are read in its loop and every
+        // loop around it.
+        let mut chains: HashMap<usize, Vec<VarId>> = HashMap::new();
+        collect_chains(&f.body, &mut Vec::new(), &mut chains);
+        for (block, instrs) in &self.remat_in_block {
+            for ins in instrs.iter().filter(|i| self.remat.contains(&i.dest)) {
+                for l in chains.get(block).into_iter().flatten() {
+                    reads
+                        .entry(*l)
+                        .or_default()
+                        .extend(ins.args.iter().filter_map(Operand::var));
+                }
+            }
+        }
+        self.loop_reads = reads;
+        let mut around: HashMap<VarId, Vec<VarId>> = HashMap::new();
+        let mut sites = Vec::new();
+        assign_sites(&f.body, &mut Vec::new(), &mut sites);
+        for (v, decl, chain) in sites {
+            let in_place = decl && !self.hoisted(f, act, v);
+            if !self.taped(v) || in_place {
+                continue;
+            }
+            if let Some(l) = self.around_loop(v, &chain) {
+                let list = around.entry(l).or_default();
+                if !list.contains(&v) {
+                    list.push(v);
+                }
+            }
+        }
+        self.around = around;
     }
 
     /// Declared at the top of the function rather than at its `let`.
@@ -160,12 +263,151 @@ impl Plan {
         if var.internal {
             return true;
         }
+        if self.remat.contains(&v) {
+            return false;
+        }
         let in_region = self.decl_block[v.0].is_some_and(|b| b != 0);
         in_region && (self.needed.contains(&v) || (var.kind == Kind::Vector && act.active(v)))
     }
 
     /// Has a tape: needed by the backward pass and overwritten.
     pub fn taped(&self, v: VarId) -> bool {
-        self.needed.contains(&v) && (self.reassigned[v.0] || self.stored[v.0])
+        self.needed.contains(&v)
+            && !self.remat.contains(&v)
+            && (self.reassigned[v.0] || self.stored[v.0])
+    }
+}
+
+/// Cheap enough to recompute rather than tape: one arithmetic operation, a
+/// cast, an element read.
+fn cheap(ins: &Instr) -> bool {
+    match ins.op {
+        Op::Index => true,
+        Op::Prim(p) => matches!(
+            p,
+            Prim::Add
+                | Prim::Sub
+                | Prim::Mul
+                | Prim::Div
+                | Prim::Neg
+                | Prim::Copy
+                | Prim::CastFloat
+        ),
+        Op::NonDiff => matches!(
+            ins.form,
+            Form::Infix(_) | Form::Prefix(_) | Form::Cast(_) | Form::Copy
+        ),
+        _ => false,
+    }
+}
+
+/// For each loop body, the values that can be recomputed in its reverse:
+/// defined once, directly in the body (so every iteration computes them),
+/// by a cheap operation whose arguments are the loop index, values not
+/// written inside the loop, or earlier such values.
+fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<usize, Vec<Instr>> {
+    let mut out = HashMap::new();
+    for (s, _, _) in f.stmts() {
+        let Stmt::Loop(l) = s else { continue };
+        let mut inside = Vec::new();
+        l.body.walk(&mut inside, 0);
+        let mut written = HashSet::new();
+        for (s, _, _) in &inside {
+            match s {
+                Stmt::Assign(i) => {
+                    written.insert(i.dest);
+                }
+                Stmt::Store(st) => {
+                    written.insert(st.vec);
+                }
+                Stmt::Loop(inner) => {
+                    written.insert(inner.counter);
+                    if let LoopHead::For { var: Some(v), .. } = &inner.head {
+                        written.insert(*v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let index = match &l.head {
+            LoopHead::For { var, .. } => *var,
+            LoopHead::Infinite => None,
+        };
+        let mut found: Vec<Instr> = Vec::new();
+        // Values defined once, directly in this body, before here: at the
+        // start of a reverse iteration they hold that iteration's value
+        // (recomputed, or popped back by the iteration after it).
+        let mut earlier: HashSet<VarId> = HashSet::new();
+        for s in &l.body.stmts {
+            let Stmt::Assign(ins) = s else { continue };
+            let once = ins.decl
+                && sites[ins.dest.0] == 1
+                && !stored[ins.dest.0]
+                && !f.vars[ins.dest.0].internal;
+            let ok = once
+                && cheap(ins)
+                && ins
+                    .args
+                    .iter()
+                    .filter_map(Operand::var)
+                    .all(|a| Some(a) == index || !written.contains(&a) || earlier.contains(&a));
+            if ok {
+                found.push(ins.clone());
+            }
+            if once {
+                earlier.insert(ins.dest);
+            }
+        }
+        if !found.is_empty() {
+            out.insert(l.body.id, found);
+        }
+    }
+    out
+}
+
+/// For each block, the counters of the loops around it (outermost first).
+fn collect_chains(
+    b: &crate::ir::Block,
+    chain: &mut Vec<VarId>,
+    out: &mut HashMap<usize, Vec<VarId>>,
+) {
+    out.insert(b.id, chain.clone());
+    for s in &b.stmts {
+        match s {
+            Stmt::If(i) => {
+                collect_chains(&i.then_block, chain, out);
+                collect_chains(&i.else_block, chain, out);
+            }
+            Stmt::Loop(l) => {
+                chain.push(l.counter);
+                collect_chains(&l.body, chain, out);
+                chain.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every assignment: the variable, whether it is the user's `let`, and the
+/// loops around it.
+fn assign_sites(
+    b: &crate::ir::Block,
+    chain: &mut Vec<VarId>,
+    out: &mut Vec<(VarId, bool, Vec<VarId>)>,
+) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Assign(i) => out.push((i.dest, i.decl, chain.clone())),
+            Stmt::If(i) => {
+                assign_sites(&i.then_block, chain, out);
+                assign_sites(&i.else_block, chain, out);
+            }
+            Stmt::Loop(l) => {
+                chain.push(l.counter);
+                assign_sites(&l.body, chain, out);
+                chain.pop();
+            }
+            _ => {}
+        }
     }
 }

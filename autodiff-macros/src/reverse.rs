@@ -10,6 +10,7 @@
 //! rule reads the values its instruction saw.
 
 use crate::activity::Activity;
+use crate::forward::rhs_tokens;
 use crate::ir::{
     Block, Form, Function, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
 };
@@ -55,6 +56,10 @@ pub struct Reverse<'a> {
     /// Whether to emit the pops (off in the first run, which only finds
     /// what the sweep reads).
     pub restores: bool,
+    /// Counters of the loops around the code being generated.
+    pub chain: Vec<VarId>,
+    /// What each loop's reverse reads (collected in the first run).
+    pub loop_reads: HashMap<VarId, HashSet<VarId>>,
     /// `Local` adjoints that were declared (by their first contribution).
     pub declared: HashSet<VarId>,
     /// The output's cotangent.
@@ -205,7 +210,10 @@ impl Reverse<'_> {
                         let zero = self.zero(d);
                         lines.push(Line::Raw(quote!(#g = #zero;)));
                     }
-                    if self.restores && self.pushes_at(d, ins.decl) {
+                    if self.restores
+                        && self.pushes_at(d, ins.decl)
+                        && self.plan.around_loop(d, &self.chain).is_none()
+                    {
                         let x = self.ident(d).clone();
                         let tape = &self.tapes[&d];
                         lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
@@ -257,10 +265,36 @@ impl Reverse<'_> {
                     lines.push(Line::Raw(t));
                 }
                 Stmt::Loop(l) => {
+                    self.chain.push(l.counter);
                     let body_lines = self.block(&l.body, None);
                     let mut body = self.render(body_lines);
+                    self.chain.pop();
+                    if !self.restores {
+                        let mut read = HashSet::new();
+                        for t in &body {
+                            idents_in(t, &mut read);
+                        }
+                        let vars: HashSet<VarId> = (0..self.f.vars.len())
+                            .map(VarId)
+                            .filter(|v| read.contains(&self.f.vars[v.0].ident.to_string()))
+                            .collect();
+                        self.loop_reads.insert(l.counter, vars);
+                    }
                     if body.is_empty() {
                         continue;
+                    }
+                    // Values recomputed rather than taped, in forward order.
+                    if let Some(cands) = self.plan.remat_in_block.get(&l.body.id) {
+                        let recompute: Vec<TokenStream> = cands
+                            .iter()
+                            .filter(|ins| self.plan.remat.contains(&ins.dest))
+                            .map(|ins| {
+                                let x = self.ident(ins.dest);
+                                let rhs = rhs_tokens(self.f, ins);
+                                quote!(let #x = #rhs;)
+                            })
+                            .collect();
+                        body.splice(0..0, recompute);
                     }
                     let n = self.ident(l.counter).clone();
                     let mut head = quote!(for _ in 0..#n);
@@ -300,9 +334,19 @@ impl Reverse<'_> {
                         }
                     }
                     lines.push(Line::Raw(quote!(#head { #(#body)* })));
-                    if self.restores && self.plan.taped(l.counter) {
+                    if self.restores
+                        && self.plan.taped(l.counter)
+                        && self.plan.around_loop(l.counter, &self.chain).is_none()
+                    {
                         let tape = &self.tapes[&l.counter];
                         lines.push(Line::Raw(quote!(#n = #tape.pop().unwrap();)));
+                    }
+                    if self.restores {
+                        for v in self.plan.around.get(&l.counter).into_iter().flatten().rev() {
+                            let x = self.ident(*v);
+                            let tape = &self.tapes[v];
+                            lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
+                        }
                     }
                 }
                 Stmt::BreakIf(_) | Stmt::Item(_) => {}
@@ -322,7 +366,8 @@ impl Reverse<'_> {
     /// Whether the forward pass pushes `v`'s old value at this assignment:
     /// taped, and not the one-time `let` of a variable declared in place.
     pub fn pushes_at(&self, v: VarId, decl: bool) -> bool {
-        self.plan.taped(v) && !(decl && !self.plan.hoisted(self.f, self.act, v))
+        let in_place = decl && !self.plan.hoisted(self.f, self.act, v);
+        self.plan.taped(v) && !in_place
     }
 
     fn zero(&self, v: VarId) -> TokenStream {

@@ -45,6 +45,8 @@ fn backward(s: &mut Staged) -> String {
         grads: HashMap::new(),
         tapes: &tapes,
         restores: false,
+        chain: Vec::new(),
+        loop_reads: HashMap::new(),
         declared: HashSet::new(),
         seed: quote!(1.0),
         ret_ty: &ret_ty,
