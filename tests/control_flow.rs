@@ -2,12 +2,17 @@
 //! against central differences at several points away from kinks, and its
 //! value against the original function bit for bit.
 
+// The functions deliberately use the forms users write, lint or not.
 #![allow(
     clippy::needless_return,
     clippy::collapsible_else_if,
-    clippy::needless_range_loop
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::needless_late_init,
+    clippy::neg_cmp_op_on_partial_ord
 )]
 
+mod common;
 use autodiff::check::GradCheck;
 use autodiff::grad;
 
@@ -280,4 +285,11 @@ fn early_return_anywhere() {
             [-0.5, 0.9]
         ]
     );
+}
+
+#[test]
+fn snapshots_of_a_loop_and_a_branch() {
+    common::snapshot("logistic_map", LOGISTIC_MAP_GRAD_SOURCE);
+    common::snapshot("if_expression", IF_EXPRESSION_GRAD_SOURCE);
+    common::snapshot("early_returns", EARLY_RETURNS_GRAD_SOURCE);
 }

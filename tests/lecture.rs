@@ -1,6 +1,8 @@
 //! The lectures' worked examples, reproduced to the printed digits.
 
+mod common;
 use autodiff::{grad, sigmoid};
+use common::snapshot;
 
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
@@ -177,29 +179,8 @@ fn hw0_function_against_hand_derivation() {
     }
 }
 
-/// The generated code of the lecture examples is pinned: a change to the
-/// emitted adjoint shows up as a diff of `tests/snapshots/*.rs` in review.
-/// `UPDATE_SNAPSHOTS=1 cargo test --test lecture` rewrites the files.
-fn snapshot(name: &str, source: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.rs"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, source).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        expected == source,
-        "generated code of `{name}` changed; review and run with UPDATE_SNAPSHOTS=1 to accept.\n--- expected\n{expected}\n--- generated\n{source}"
-    );
-}
-
+/// The generated code of the lecture examples is pinned (see
+/// `common::snapshot`).
 #[test]
 fn snapshots_of_generated_code() {
     snapshot("add_mul", ADD_MUL_GRAD_SOURCE);

@@ -3,8 +3,10 @@
 //! regression, a Gaussian log-likelihood). Every gradient is checked against
 //! central differences.
 
-#![allow(clippy::needless_range_loop)]
+// The functions deliberately use the forms users write, lint or not.
+#![allow(clippy::needless_range_loop, clippy::useless_vec)]
 
+mod common;
 use autodiff::check::GradCheck;
 use autodiff::{grad, sigmoid};
 
@@ -337,4 +339,10 @@ fn mixture_log_likelihood_with_constant_initialised_accumulators() {
         &flat,
         &g,
     );
+}
+
+#[test]
+fn snapshot_of_a_slice_loop() {
+    common::snapshot("dot", DOT_GRAD_SOURCE);
+    common::snapshot("log_sum_exp_loop", LOG_SUM_EXP_GRAD_SOURCE);
 }

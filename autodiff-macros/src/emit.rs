@@ -50,6 +50,7 @@ fn body(
             restores: false,
             chain: Vec::new(),
             loop_reads: HashMap::new(),
+            top_reads: Vec::new(),
             declared: HashSet::new(),
             seed: seed.clone(),
             ret_ty,
@@ -60,13 +61,14 @@ fn body(
             idents_in(l, &mut read);
         }
         let loop_reads = std::mem::take(&mut r.loop_reads);
+        let top_reads = std::mem::take(&mut r.top_reads);
         plan.set_needed(
             (0..f.vars.len())
                 .map(VarId)
                 .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
                 .collect(),
         );
-        plan.settle_loops(f, act, loop_reads);
+        plan.settle_loops(f, act, loop_reads, &top_reads);
     }
     let mut names = names.clone();
     let mut tapes: HashMap<VarId, Ident> = HashMap::new();
@@ -84,7 +86,7 @@ fn body(
     for v in 0..f.vars.len() {
         let v = VarId(v);
         let loop_var = loop_vars.contains(&v) && plan.needed.contains(&v);
-        if plan.taped(v) || loop_var {
+        if plan.pushed.contains(&v) || loop_var {
             let t = names.fresh(&format!("tape_{}", f.vars[v.0].ident));
             tapes.insert(v, t);
         }
@@ -108,6 +110,7 @@ fn body(
         restores: true,
         chain: Vec::new(),
         loop_reads: HashMap::new(),
+        top_reads: Vec::new(),
         declared: HashSet::new(),
         seed,
         ret_ty,

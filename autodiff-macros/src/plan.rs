@@ -52,6 +52,8 @@ pub struct Plan {
     /// inside it: nothing in the loop's reverse reads them, so only the
     /// value before the loop matters (an accumulator `s += ...`).
     pub around: HashMap<VarId, Vec<VarId>>,
+    /// Variables pushed somewhere (each gets a tape).
+    pub pushed: HashSet<VarId>,
 }
 
 impl Plan {
@@ -171,6 +173,7 @@ impl Plan {
             remat: HashSet::new(),
             loop_reads: HashMap::new(),
             around: HashMap::new(),
+            pushed: HashSet::new(),
         }
     }
 
@@ -223,6 +226,7 @@ impl Plan {
         f: &Function,
         act: &Activity,
         mut reads: HashMap<VarId, HashSet<VarId>>,
+        top_reads: &[HashSet<String>],
     ) {
         // A recomputed value's arguments are read in its loop and every
         // loop around it.
@@ -242,19 +246,43 @@ impl Plan {
         let mut around: HashMap<VarId, Vec<VarId>> = HashMap::new();
         let mut sites = Vec::new();
         assign_sites(&f.body, &mut Vec::new(), &mut sites);
+        let mut pushed = HashSet::new();
         for (v, decl, chain) in sites {
             let in_place = decl && !self.hoisted(f, act, v);
             if !self.taped(v) || in_place {
                 continue;
             }
-            if let Some(l) = self.around_loop(v, &chain) {
+            if self.stored[v.0] && !decl {
+                // An element write (its old element is pushed).
+                pushed.insert(v);
+            }
+            let Some(l) = self.around_loop(v, &chain) else {
+                pushed.insert(v);
+                continue;
+            };
+            {
+                // A top-level loop need not save what no earlier top-level
+                // statement's reverse reads: nothing reads it after.
+                if let Some(pos) = f
+                    .body
+                    .stmts
+                    .iter()
+                    .position(|s| matches!(s, Stmt::Loop(x) if x.counter == l))
+                {
+                    let name = f.vars[v.0].ident.to_string();
+                    if !top_reads.iter().take(pos).any(|r| r.contains(&name)) {
+                        continue;
+                    }
+                }
                 let list = around.entry(l).or_default();
                 if !list.contains(&v) {
                     list.push(v);
                 }
+                pushed.insert(v);
             }
         }
         self.around = around;
+        self.pushed = pushed;
     }
 
     /// Declared at the top of the function rather than at its `let`.
@@ -398,11 +426,14 @@ fn assign_sites(
     for s in &b.stmts {
         match s {
             Stmt::Assign(i) => out.push((i.dest, i.decl, chain.clone())),
+            // Element writes push per write, whatever loop they are in.
+            Stmt::Store(st) => out.push((st.vec, false, Vec::new())),
             Stmt::If(i) => {
                 assign_sites(&i.then_block, chain, out);
                 assign_sites(&i.else_block, chain, out);
             }
             Stmt::Loop(l) => {
+                out.push((l.counter, false, chain.clone()));
                 chain.push(l.counter);
                 assign_sites(&l.body, chain, out);
                 chain.pop();

@@ -60,6 +60,8 @@ pub struct Reverse<'a> {
     pub chain: Vec<VarId>,
     /// What each loop's reverse reads (collected in the first run).
     pub loop_reads: HashMap<VarId, HashSet<VarId>>,
+    /// What the reverse of each top-level statement reads (first run).
+    pub top_reads: Vec<HashSet<String>>,
     /// `Local` adjoints that were declared (by their first contribution).
     pub declared: HashSet<VarId>,
     /// The output's cotangent.
@@ -185,7 +187,34 @@ impl Reverse<'_> {
                 index: None,
             });
         }
-        for s in b.stmts.iter().rev() {
+        if b.id == 0 && !self.restores {
+            self.top_reads = vec![HashSet::new(); b.stmts.len()];
+        }
+        for (pos, s) in b.stmts.iter().enumerate().rev() {
+            let before = lines.len();
+            self.stmt(s, b, &mut lines, &mut pending);
+            if b.id == 0 && !self.restores {
+                let mut read = HashSet::new();
+                for l in &lines[before..] {
+                    match l {
+                        Line::Raw(t) => idents_in(t, &mut read),
+                        Line::Contrib { expr, index, .. } => {
+                            idents_in(expr, &mut read);
+                            if let Some(i) = index {
+                                idents_in(i, &mut read);
+                            }
+                        }
+                    }
+                }
+                self.top_reads[pos] = read;
+            }
+        }
+        lines
+    }
+
+    /// Appends the reverse of one statement to `lines`.
+    fn stmt(&mut self, s: &Stmt, b: &Block, lines: &mut Vec<Line>, pending: &mut HashSet<VarId>) {
+        {
             match s {
                 Stmt::Assign(ins) => {
                     let d = ins.dest;
@@ -252,7 +281,7 @@ impl Reverse<'_> {
                     let else_lines = self.block(&i.else_block, None);
                     let else_b = self.render(else_lines);
                     if then_b.is_empty() && else_b.is_empty() {
-                        continue;
+                        return;
                     }
                     let c = operand_tokens(self.f, &i.cond);
                     let t = if else_b.is_empty() {
@@ -281,7 +310,7 @@ impl Reverse<'_> {
                         self.loop_reads.insert(l.counter, vars);
                     }
                     if body.is_empty() {
-                        continue;
+                        return;
                     }
                     // Values recomputed rather than taped, in forward order.
                     if let Some(cands) = self.plan.remat_in_block.get(&l.body.id) {
@@ -352,7 +381,6 @@ impl Reverse<'_> {
                 Stmt::BreakIf(_) | Stmt::Item(_) => {}
             }
         }
-        lines
     }
 
     fn uses_ident(&self, body: &[TokenStream], x: &Ident) -> bool {

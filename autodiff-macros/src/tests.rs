@@ -47,6 +47,7 @@ fn backward(s: &mut Staged) -> String {
         restores: false,
         chain: Vec::new(),
         loop_reads: HashMap::new(),
+        top_reads: Vec::new(),
         declared: HashSet::new(),
         seed: quote!(1.0),
         ret_ty: &ret_ty,

@@ -102,3 +102,26 @@ pub fn check_f32(
     }
     panic!("{name}: only {checked} of {POINTS} points passed the guard");
 }
+
+/// The generated code of the lecture examples is pinned: a change to the
+/// emitted adjoint shows up as a diff of `tests/snapshots/*.rs` in review.
+/// `UPDATE_SNAPSHOTS=1 cargo test` rewrites the files.
+pub fn snapshot(name: &str, source: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.rs"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, source).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == source,
+        "generated code of `{name}` changed; review and run with UPDATE_SNAPSHOTS=1 to accept.\n--- expected\n{expected}\n--- generated\n{source}"
+    );
+}

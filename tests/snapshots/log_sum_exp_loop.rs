@@ -1,0 +1,58 @@
+fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
+    let mut t4 = ::core::default::Default::default();
+    let mut tape_m = ::std::vec::Vec::new();
+    let mut tape_t4 = ::std::vec::Vec::new();
+    let mut m = x[0];
+    let t0 = x.len();
+    let mut iters = 0usize;
+    for i in 1..t0 {
+        iters += 1;
+        let t1 = x[i];
+        let m_1 = m.max(t1);
+        tape_m.push(m);
+        m = m_1;
+    }
+    let mut s = 0.0;
+    let t2 = x.len();
+    let mut iters_1 = 0usize;
+    for k in 0..t2 {
+        iters_1 += 1;
+        let xi = x[k];
+        let t3 = xi - m;
+        tape_t4.push(t4);
+        t4 = t3.exp();
+        let s_1 = s + t4;
+        s = s_1;
+    }
+    let t5 = s.ln();
+    let out = m + t5;
+    let mut grad_x = ::autodiff::__rt::zeros_like(&x);
+    let mut grad_m = 0.0;
+    let mut grad_s = 0.0;
+    let grad_out: f64 = 1.0;
+    grad_m += grad_out;
+    let grad_t5 = grad_out;
+    grad_s += grad_t5 / s;
+    for k in ::autodiff::__rt::rev_range(0, iters_1) {
+        let grad_s_1 = grad_s;
+        grad_s = 0.0;
+        grad_s += grad_s_1;
+        let grad_t4 = grad_s_1;
+        let grad_t3 = grad_t4 * t4;
+        t4 = tape_t4.pop().unwrap();
+        let grad_xi = grad_t3;
+        grad_m += -grad_t3;
+        grad_x[k] += grad_xi;
+    }
+    for i in ::autodiff::__rt::rev_range(1, iters) {
+        let t1 = x[i];
+        let grad_m_1 = grad_m;
+        grad_m = 0.0;
+        m = tape_m.pop().unwrap();
+        grad_m += grad_m_1 * ::autodiff::__rt::max_share(m, t1);
+        let grad_t1 = grad_m_1 * ::autodiff::__rt::max_share(t1, m);
+        grad_x[i] += grad_t1;
+    }
+    grad_x[0] += grad_m;
+    (out, grad_x)
+}

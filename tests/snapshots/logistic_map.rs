@@ -1,0 +1,28 @@
+fn logistic_map_grad(x: f64) -> (f64, f64) {
+    let mut t0 = ::core::default::Default::default();
+    let mut t1 = ::core::default::Default::default();
+    let mut tape_t0 = ::std::vec::Vec::new();
+    let mut tape_t1 = ::std::vec::Vec::new();
+    let mut v = x;
+    let mut iters = 0usize;
+    for _ in 0..3 {
+        iters += 1;
+        tape_t0.push(t0);
+        t0 = 4.0 * v;
+        tape_t1.push(t1);
+        t1 = 1.0 - v;
+        v = t0 * t1;
+    }
+    let mut grad_v: f64 = 1.0;
+    for _ in 0..iters {
+        let grad_t0 = grad_v * t1;
+        let grad_t1 = grad_v * t0;
+        grad_v = 0.0;
+        grad_v += -grad_t1;
+        t1 = tape_t1.pop().unwrap();
+        grad_v += grad_t0 * 4.0;
+        t0 = tape_t0.pop().unwrap();
+    }
+    let grad_x = grad_v;
+    (v, grad_x)
+}
