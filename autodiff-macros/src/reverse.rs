@@ -218,7 +218,7 @@ impl Reverse<'_> {
             match s {
                 Stmt::Assign(ins) => {
                     let d = ins.dest;
-                    if self.has_grad(d, &pending) && ins.op != Op::NonDiff {
+                    if self.has_grad(d, pending) && ins.op != Op::NonDiff {
                         let g = self.grad(d);
                         for line in self.contributions(ins, &g) {
                             if let Line::Contrib { target, .. } = &line {
