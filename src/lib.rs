@@ -25,6 +25,8 @@
 // Lets generated `::autodiff::...` paths resolve inside this crate's own tests.
 extern crate self as autodiff;
 
+pub mod math;
+
 pub use autodiff_macros::{custom_grad, grad};
 pub use autodiff_runtime as runtime;
 pub use autodiff_runtime::check;

@@ -1,5 +1,7 @@
 //! `#[custom_grad]`: hand-written derivative rules, used by `#[grad]` callers.
 
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::check::GradCheck;
 use autodiff::{custom_grad, grad};
 
@@ -68,4 +70,29 @@ fn custom_rule_gets_grad_and_pullback_too() {
     let p = log_sum_exp_pullback(&[1.0, 2.0], 3.0);
     assert!((p[0] - 3.0 * g[0]).abs() < 1e-15);
     assert_eq!(round_ste_grad(1.4, 8), (1.0, 1.0));
+}
+
+/// A call into another crate: `autodiff::math::log_sum_exp` goes through
+/// `autodiff::math::log_sum_exp_vjp`.
+#[grad]
+fn cross_crate(x: &[f64], t: f64) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = x[i] * t;
+    }
+    autodiff::math::log_sum_exp(&y)
+}
+
+#[test]
+fn calls_into_another_crate() {
+    let x = [0.5, -1.0, 2.0];
+    let (v, (gx, gt)) = cross_crate_grad(&x, 0.7);
+    assert_eq!(v, cross_crate(&x, 0.7));
+    let mut flat = x.to_vec();
+    flat.push(0.7);
+    let mut g = gx.clone();
+    g.push(gt);
+    GradCheck::new()
+        .check(|p| cross_crate(&p[..3], p[3]), &flat, &g)
+        .unwrap();
 }

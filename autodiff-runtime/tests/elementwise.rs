@@ -123,24 +123,25 @@ fn maximum_minimum_pullbacks() {
 }
 
 #[test]
-fn ties_route_to_first_argument() {
+fn ties_split_evenly_as_in_pytorch() {
     let a = t(&[1., 2., 3.], &[3]);
     let b = t(&[1., 5., 3.], &[3]);
     let g = t(&[10., 20., 30.], &[3]);
     let y = maximum(&a, &b);
     let (ga, gb) = maximum_pullback(&a, &b, &y, &g);
-    assert_eq!(ga.data(), &[10., 0., 30.]);
-    assert_eq!(gb.data(), &[0., 20., 0.]);
+    assert_eq!(ga.data(), &[5., 0., 15.]);
+    assert_eq!(gb.data(), &[5., 20., 15.]);
     let y = minimum(&a, &b);
     let (ga, gb) = minimum_pullback(&a, &b, &y, &g);
-    assert_eq!(ga.data(), &[10., 20., 30.]);
-    assert_eq!(gb.data(), &[0., 0., 0.]);
-    // Broadcast tie: the scalar b = 2 ties with a[1]; a gets it.
+    assert_eq!(ga.data(), &[5., 20., 15.]);
+    assert_eq!(gb.data(), &[5., 0., 15.]);
+    // Broadcast tie: the scalar s = 2 ties with a[1]; they split its gradient,
+    // and s also takes all of a[0]'s (1 < 2).
     let s = Tensor::scalar(2.0);
     let y = maximum(&a, &s);
     let (ga, gs) = maximum_pullback(&a, &s, &y, &g);
-    assert_eq!(ga.data(), &[0., 20., 30.]);
-    assert_eq!(gs.data(), &[10.]);
+    assert_eq!(ga.data(), &[0., 10., 30.]);
+    assert_eq!(gs.data(), &[20.]);
 }
 
 #[test]

@@ -231,8 +231,9 @@ pub fn div_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Ten
     (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
 }
 
-/// Elementwise maximum with broadcasting. On ties the gradient goes entirely to
-/// the FIRST argument (`a`), so a tie never splits or duplicates gradient.
+/// Elementwise maximum with broadcasting. On ties the gradient is split evenly
+/// between the two arguments, as PyTorch's `maximum` and the scalar rule of
+/// `#[grad]` do ([`crate::rules::max_share`]).
 ///
 /// # Panics
 /// If the shapes cannot be broadcast together.
@@ -240,13 +241,13 @@ pub fn maximum(a: &Tensor, b: &Tensor) -> Tensor {
     broadcast_zip("maximum", a, b, |x, y| if x >= y { x } else { y })
 }
 
-/// Returns `(grad_a, grad_b)`; ties route to `a`.
+/// Returns `(grad_a, grad_b)`; ties split evenly.
 pub fn maximum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
-    router("maximum_pullback", a, b, y, grad_y, |x, z| x >= z)
+    router("maximum_pullback", a, b, y, grad_y, crate::rules::max_share)
 }
 
-/// Elementwise minimum with broadcasting. On ties the gradient goes entirely to
-/// the FIRST argument (`a`).
+/// Elementwise minimum with broadcasting. On ties the gradient is split evenly
+/// ([`crate::rules::min_share`]).
 ///
 /// # Panics
 /// If the shapes cannot be broadcast together.
@@ -254,9 +255,9 @@ pub fn minimum(a: &Tensor, b: &Tensor) -> Tensor {
     broadcast_zip("minimum", a, b, |x, y| if x <= y { x } else { y })
 }
 
-/// Returns `(grad_a, grad_b)`; ties route to `a`.
+/// Returns `(grad_a, grad_b)`; ties split evenly.
 pub fn minimum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
-    router("minimum_pullback", a, b, y, grad_y, |x, z| x <= z)
+    router("minimum_pullback", a, b, y, grad_y, crate::rules::min_share)
 }
 
 fn router(
@@ -265,18 +266,16 @@ fn router(
     b: &Tensor,
     y: &Tensor,
     grad_y: &Tensor,
-    pick_a: impl Fn(f32, f32) -> bool,
+    share: impl Fn(f32, f32) -> f32,
 ) -> (Tensor, Tensor) {
     let ea = expand(op, a, &y.shape);
     let eb = expand(op, b, &y.shape);
     let mut ga = Tensor::zeros(&y.shape);
     let mut gb = Tensor::zeros(&y.shape);
     for i in 0..y.numel() {
-        if pick_a(ea.data[i], eb.data[i]) {
-            ga.data[i] = grad_y.data[i];
-        } else {
-            gb.data[i] = grad_y.data[i];
-        }
+        let (x, z) = (ea.data[i], eb.data[i]);
+        ga.data[i] = grad_y.data[i] * share(x, z);
+        gb.data[i] = grad_y.data[i] * share(z, x);
     }
     (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
 }
