@@ -64,8 +64,8 @@ fn softmax_loss(w: &[f64], x: &[f64], label: usize) -> f64 {
         m = m.max(scores[k]);
     }
     let mut z = 0.0;
-    for k in 0..c {
-        z += (scores[k] - m).exp();
+    for s in &scores {
+        z += (s - m).exp();
     }
     m + z.ln() - scores[label]
 }
