@@ -10,31 +10,37 @@
 use crate::activity::{self, Activity};
 use crate::ctxt::Ctxt;
 use crate::forward::Forward;
-use crate::ir::{Function, Kind, LoopHead, Stmt, VarId};
+use crate::ir::{Function, LoopHead, Stmt, VarId};
 use crate::names::Names;
 use crate::plan::{AdjCat, Plan};
 use crate::reverse::{idents_in, operand_tokens, Reverse};
 use crate::signature::{grad_type, ParamKind, Signature};
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use std::collections::{HashMap, HashSet};
 use syn::ItemFn;
 
-/// The body of one generated function, and the gradient entries it returns.
-struct Body {
-    tokens: TokenStream,
+/// One sweep pair's code, with the output's cotangent left as a
+/// placeholder (`f_grad` seeds `1.0`, the pullbacks their argument), and
+/// what it returns.
+struct Parts {
+    code: TokenStream,
+    value: TokenStream,
+    /// Per parameter: its gradient after the sweep (or zero), `None` for a
+    /// parameter this activity does not differentiate.
+    grads: Vec<Option<TokenStream>>,
 }
 
-/// Forward and reverse sweeps for one activity; `grads` picks the entries
-/// returned after the sweep.
+/// Forward and reverse sweeps for one activity.
 fn body(
     f: &Function,
     act: &Activity,
+    sig: &Signature,
     names: &Names,
-    seed: TokenStream,
+    seed: &Ident,
     ret_ty: &syn::Type,
-    result: impl Fn(&Reverse, &TokenStream) -> TokenStream,
-) -> Body {
+) -> Parts {
+    let seed = seed.to_token_stream();
     let mut plan = Plan::new(f, act);
     // First run: what does the backward pass read?
     {
@@ -51,6 +57,7 @@ fn body(
             chain: Vec::new(),
             loop_reads: HashMap::new(),
             top_reads: Vec::new(),
+            by_name: HashMap::new(),
             declared: HashSet::new(),
             seed: seed.clone(),
             ret_ty,
@@ -111,6 +118,7 @@ fn body(
         chain: Vec::new(),
         loop_reads: HashMap::new(),
         top_reads: Vec::new(),
+        by_name: HashMap::new(),
         declared: HashSet::new(),
         seed,
         ret_ty,
@@ -125,15 +133,24 @@ fn body(
         keep = Some(quote!(let #kept = #x;));
         value = kept.to_token_stream();
     }
-    let res = result(&r, &value);
-    Body {
-        tokens: quote! {
+    let grads = sig
+        .params
+        .iter()
+        .zip(&f.params)
+        .map(|(p, v)| match p.kind {
+            ParamKind::Constant => None,
+            _ => Some(grad_or_zero(&r, *v, &p.kind)),
+        })
+        .collect();
+    Parts {
+        code: quote! {
             #(#prelude)*
             #(#forward)*
             #keep
             #(#backward)*
-            #res
         },
+        value,
+        grads,
     }
 }
 
@@ -155,6 +172,24 @@ fn grad_or_zero(r: &Reverse, v: Option<VarId>, kind: &ParamKind) -> TokenStream 
     quote!(0.0)
 }
 
+/// `code` with the seed placeholder replaced by `seed`.
+fn seeded(code: &TokenStream, placeholder: &Ident, seed: &TokenStream) -> TokenStream {
+    code.clone()
+        .into_iter()
+        .flat_map(|tt| -> Vec<TokenTree> {
+            match tt {
+                TokenTree::Ident(i) if i == *placeholder => seed.clone().into_iter().collect(),
+                TokenTree::Group(g) => {
+                    let mut ng = Group::new(g.delimiter(), seeded(&g.stream(), placeholder, seed));
+                    ng.set_span(g.span());
+                    vec![TokenTree::Group(ng)]
+                }
+                other => vec![other],
+            }
+        })
+        .collect()
+}
+
 pub fn emit(
     func: &ItemFn,
     sig: &Signature,
@@ -169,7 +204,6 @@ pub fn emit(
     let ret_ty = &sig.ret_ty;
     let grad_name = format_ident!("{}_grad", fname);
     let pullback_name = format_ident!("{}_pullback", fname);
-    let vjp_name = format_ident!("{}_vjp", fname);
     let const_name = format_ident!("{}_GRAD_SOURCE", fname.to_string().to_uppercase());
 
     // Attributes that decide whether or how the function compiles.
@@ -202,35 +236,53 @@ pub fn emit(
             .map(|&i| grad_type(&sig.params[i]).to_token_stream())
             .collect(),
     );
-    let grads_of = |r: &Reverse, _: &TokenStream| {
+
+    let mut gnames = names.clone();
+    let cot = gnames.fresh("cotangent");
+    let placeholder = gnames.fresh("seed_placeholder");
+    let parts = body(f, act, sig, &gnames, &placeholder, ret_ty);
+    let pick = |parts: &Parts| {
         tuple_or_bare(
             diff.iter()
-                .map(|&i| grad_or_zero(r, f.params[i], &sig.params[i].kind))
+                .map(|&i| parts.grads[i].clone().unwrap_or_else(|| quote!(0.0)))
                 .collect(),
         )
     };
 
     // f_grad: seed 1.
-    let grad_body = body(f, act, names, quote!(1.0), ret_ty, |r, value| {
-        let g = grads_of(r, value);
-        quote!((#value, #g))
-    })
-    .tokens;
+    let value = &parts.value;
+    let grads = pick(&parts);
+    let grad_code = seeded(&parts.code, &placeholder, &quote!(1.0));
+    let grad_body = quote! {
+        #grad_code
+        (#value, #grads)
+    };
     let grad_sig = quote! {
         #vis fn #grad_name #generics (#(#params),*) -> (#ret_ty, #grads_ty) #where_clause
     };
     let grad_source = pretty(quote!(#grad_sig { #grad_body }));
 
     // f_pullback: seed = the caller's cotangent.
-    let mut pnames = names.clone();
-    let cot = pnames.fresh("cotangent");
-    let pull_body = body(f, act, &pnames, cot.to_token_stream(), ret_ty, grads_of).tokens;
+    let pull_code = seeded(&parts.code, &placeholder, &cot.to_token_stream());
+    let pull_body = quote! {
+        #pull_code
+        #grads
+    };
     let pull_sig = quote! {
         #vis fn #pullback_name #generics (#(#params,)* #cot: #ret_ty) -> #grads_ty #where_clause
     };
-    let pull_source = pretty(quote!(#pull_sig { #pull_body }));
 
-    let vjp = vjp(func, sig, f, &pnames, &cot, &attrs, &params);
+    let vjp = vjp(
+        func,
+        sig,
+        f,
+        &gnames,
+        &cot,
+        &placeholder,
+        &attrs,
+        &params,
+        &parts,
+    );
 
     let wrt_list = diff
         .iter()
@@ -247,8 +299,7 @@ pub fn emit(
         indent_doc(&grad_source)
     );
     let pull_doc = format!(
-        " Pullback (vector-Jacobian product) of [`{fname}`], generated by `#[grad]`: given the cotangent of the output, returns the cotangents of {wrt_list}.\n\n ```text\n{}```",
-        indent_doc(&pull_source)
+        " Pullback (vector-Jacobian product) of [`{fname}`], generated by `#[grad]`: given the cotangent of the output, returns the cotangents of {wrt_list}.\n\n The code is that of [`{grad_name}`] with the output's adjoint seeded by the cotangent instead of `1`."
     );
     let const_doc = format!(" The generated source of [`{grad_name}`], as text.");
     let allow = quote! {
@@ -260,7 +311,6 @@ pub fn emit(
     let use_original =
         generics.type_params().next().is_none() && generics.const_params().next().is_none();
     let use_original = use_original.then(|| quote!(#(#attrs)* const _: () = { let _ = #fname; };));
-    let _ = vjp_name;
     quote! {
         #(#attrs)*
         #[doc = #grad_doc]
@@ -284,24 +334,38 @@ pub fn emit(
 }
 
 /// `f_vjp(args, cotangent) -> (one entry per parameter)`: what a
-/// `#[grad]` caller uses. Omitted when some float parameter cannot be
-/// differentiated (an operation without a rule lies on its path), so a
-/// caller that needs it fails to compile instead of getting a wrong value.
+/// `#[grad]` caller uses. Shares `f_grad`'s sweep unless `wrt(...)` narrowed
+/// it. Omitted when some float parameter cannot be differentiated (an
+/// operation without a rule lies on its path), so a caller that needs it
+/// fails to compile instead of getting a wrong value.
+#[allow(clippy::too_many_arguments)]
 fn vjp(
     func: &ItemFn,
     sig: &Signature,
     f: &Function,
     names: &Names,
     cot: &Ident,
+    placeholder: &Ident,
     attrs: &[&syn::Attribute],
     params: &[TokenStream],
+    parts: &Parts,
 ) -> Option<TokenStream> {
     let all = sig.all_floats();
-    let quiet = Ctxt::new();
-    let act = activity::analyze(&quiet, f, &all);
-    if quiet.into_compile_errors().is_some() {
-        return None;
-    }
+    let narrowed = all.params.iter().zip(&sig.params).any(|(a, p)| {
+        !matches!(a.kind, ParamKind::Constant) && matches!(p.kind, ParamKind::Constant)
+    });
+    let own;
+    let parts = if narrowed {
+        let quiet = Ctxt::new();
+        let act = activity::analyze(&quiet, f, &all);
+        if quiet.into_compile_errors().is_some() {
+            return None;
+        }
+        own = body(f, &act, &all, names, placeholder, &sig.ret_ty);
+        &own
+    } else {
+        parts
+    };
     let fname = &func.sig.ident;
     let vis = &func.vis;
     let generics = &func.sig.generics;
@@ -316,25 +380,20 @@ fn vjp(
             _ => grad_type(p).to_token_stream(),
         })
         .collect();
-    let b = body(f, &act, names, cot.to_token_stream(), ret_ty, |r, _| {
-        let entries: Vec<TokenStream> = all
-            .params
-            .iter()
-            .zip(&f.params)
-            .map(|(p, v)| match p.kind {
-                ParamKind::Constant => quote!(()),
-                _ => grad_or_zero(r, *v, &p.kind),
-            })
-            .collect();
-        quote!((#(#entries,)*))
-    })
-    .tokens;
-    let _ = Kind::Other;
+    let entries: Vec<TokenStream> = parts
+        .grads
+        .iter()
+        .map(|g| g.clone().unwrap_or_else(|| quote!(())))
+        .collect();
+    let code = seeded(&parts.code, placeholder, &cot.to_token_stream());
     Some(quote! {
         #(#attrs)*
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments, non_snake_case, clippy::all, clippy::pedantic)]
-        #vis fn #name #generics (#(#params,)* #cot: #ret_ty) -> (#(#tys,)*) #where_clause { #b }
+        #vis fn #name #generics (#(#params,)* #cot: #ret_ty) -> (#(#tys,)*) #where_clause {
+            #code
+            (#(#entries,)*)
+        }
     })
 }
 
@@ -346,10 +405,19 @@ fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {
     }
 }
 
+/// Above this size the source is kept as plain token text: formatting a
+/// function of thousands of statements costs more than its expansion, and
+/// nobody reads it in rustdoc.
+const PRETTY_LIMIT: usize = 40_000;
+
 fn pretty(item: TokenStream) -> String {
-    match syn::parse2::<syn::File>(item.clone()) {
+    let text = item.to_string();
+    if text.len() > PRETTY_LIMIT {
+        return text;
+    }
+    match syn::parse2::<syn::File>(item) {
         Ok(file) => prettyplease::unparse(&file),
-        Err(_) => item.to_string(),
+        Err(_) => text,
     }
 }
 

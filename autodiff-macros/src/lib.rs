@@ -35,10 +35,20 @@ pub fn grad(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `autodiff` crate docs.
 #[proc_macro_attribute]
 pub fn custom_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
-    custom::expand(attr.into(), item.into()).into()
+    stacker::grow(EXPANSION_STACK, || custom::expand(attr.into(), item.into())).into()
 }
 
+/// Stack for one expansion (virtual memory, touched only as deep as needed).
+const EXPANSION_STACK: usize = 256 << 20;
+
 fn expand(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    stacker::grow(EXPANSION_STACK, || expand_on_this_stack(attr, item))
+}
+
+fn expand_on_this_stack(
     attr: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
@@ -77,3 +87,6 @@ fn expand(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hostile_tests;

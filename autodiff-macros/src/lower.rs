@@ -1563,13 +1563,19 @@ impl Lowerer<'_> {
     // ----- expressions --------------------------------------------------
 
     fn lower_value(&mut self, e: &Expr) -> Option<Value> {
-        let pending = |op, form, args, what: &str| {
+        // Only an operation without a rule can be reported later, so only it
+        // keeps its source (copying every subexpression would be quadratic).
+        let pending = |op: Op, form, args, what: &str| {
             Some(Value::Pending(Pending {
                 op,
                 form,
                 args,
                 what: what.to_string(),
-                origin: e.to_token_stream(),
+                origin: if op == Op::Opaque {
+                    e.to_token_stream()
+                } else {
+                    TokenStream::new()
+                },
             }))
         };
         match e {
@@ -1901,13 +1907,13 @@ fn index_pending(vec: VarId, index: Operand, ix: &syn::ExprIndex) -> Pending {
     index_pending_ops(Operand::Var(vec), index, ix)
 }
 
-fn index_pending_ops(base: Operand, index: Operand, ix: &syn::ExprIndex) -> Pending {
+fn index_pending_ops(base: Operand, index: Operand, _ix: &syn::ExprIndex) -> Pending {
     Pending {
         op: Op::Index,
         form: Form::Index,
         args: vec![base, index],
         what: "indexing".into(),
-        origin: ix.to_token_stream(),
+        origin: TokenStream::new(),
     }
 }
 

@@ -47,8 +47,10 @@ impl Names {
         self.fresh_numbered("t", 0)
     }
 
-    /// A name based on `base` as written, suffixed only when taken.
+    /// A name based on `base` as written, suffixed only when taken. A raw
+    /// identifier inside `base` (`grad_r#let`) loses its `r#`.
     pub fn fresh(&mut self, base: &str) -> Ident {
+        let base = &base.replace("r#", "");
         if !self.reserved.contains(base) && self.taken.insert(base.to_string()) {
             return Ident::new(base, Span::mixed_site());
         }

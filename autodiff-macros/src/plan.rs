@@ -246,6 +246,16 @@ impl Plan {
         let mut around: HashMap<VarId, Vec<VarId>> = HashMap::new();
         let mut sites = Vec::new();
         assign_sites(&f.body, &mut Vec::new(), &mut sites);
+        let top_pos: HashMap<VarId, usize> = f
+            .body
+            .stmts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Stmt::Loop(l) => Some((l.counter, i)),
+                _ => None,
+            })
+            .collect();
         let mut pushed = HashSet::new();
         for (v, decl, chain) in sites {
             let in_place = decl && !self.hoisted(f, act, v);
@@ -263,12 +273,7 @@ impl Plan {
             {
                 // A top-level loop need not save what no earlier top-level
                 // statement's reverse reads: nothing reads it after.
-                if let Some(pos) = f
-                    .body
-                    .stmts
-                    .iter()
-                    .position(|s| matches!(s, Stmt::Loop(x) if x.counter == l))
-                {
+                if let Some(&pos) = top_pos.get(&l) {
                     let name = f.vars[v.0].ident.to_string();
                     if !top_reads.iter().take(pos).any(|r| r.contains(&name)) {
                         continue;

@@ -62,6 +62,8 @@ pub struct Reverse<'a> {
     pub loop_reads: HashMap<VarId, HashSet<VarId>>,
     /// What the reverse of each top-level statement reads (first run).
     pub top_reads: Vec<HashSet<String>>,
+    /// Variables by emitted name (built on first use).
+    pub by_name: HashMap<String, VarId>,
     /// `Local` adjoints that were declared (by their first contribution).
     pub declared: HashSet<VarId>,
     /// The output's cotangent.
@@ -303,9 +305,14 @@ impl Reverse<'_> {
                         for t in &body {
                             idents_in(t, &mut read);
                         }
-                        let vars: HashSet<VarId> = (0..self.f.vars.len())
-                            .map(VarId)
-                            .filter(|v| read.contains(&self.f.vars[v.0].ident.to_string()))
+                        if self.by_name.is_empty() {
+                            self.by_name = (0..self.f.vars.len())
+                                .map(|v| (self.f.vars[v].ident.to_string(), VarId(v)))
+                                .collect();
+                        }
+                        let vars: HashSet<VarId> = read
+                            .iter()
+                            .filter_map(|n| self.by_name.get(n).copied())
                             .collect();
                         self.loop_reads.insert(l.counter, vars);
                     }

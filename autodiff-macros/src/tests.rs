@@ -48,6 +48,7 @@ fn backward(s: &mut Staged) -> String {
         chain: Vec::new(),
         loop_reads: HashMap::new(),
         top_reads: Vec::new(),
+        by_name: HashMap::new(),
         declared: HashSet::new(),
         seed: quote!(1.0),
         ret_ty: &ret_ty,
