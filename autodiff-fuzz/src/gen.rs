@@ -350,7 +350,11 @@ impl Printer<'_> {
                 then,
                 els,
             } => {
-                let t = if then.typed() || els.typed() { "" } else { ": f64" };
+                let t = if then.typed() || els.typed() {
+                    ""
+                } else {
+                    ": f64"
+                };
                 let _ = writeln!(out, "{pad}let {name}{t};");
                 let _ = writeln!(out, "{pad}if {} {{", self.c(cond));
                 let _ = writeln!(out, "{pad}    {name} = {};", self.top(then));
@@ -417,7 +421,11 @@ impl Printer<'_> {
                 let _ = writeln!(out, "{pad}}};");
             }
             S::LetMatch { name, scrut, arms } => {
-                let t = if arms.iter().any(|a| a.1.typed()) { "" } else { ": f64" };
+                let t = if arms.iter().any(|a| a.1.typed()) {
+                    ""
+                } else {
+                    ": f64"
+                };
                 let _ = writeln!(out, "{pad}let {name}{t} = match {scrut} {{");
                 for (p, v) in arms {
                     let _ = writeln!(out, "{pad}    {p} => {},", self.top(v));
@@ -848,10 +856,7 @@ impl Gen<'_> {
                     )
                 } else {
                     let (q, _) = self.nonlit(d);
-                    (
-                        E::Method(Box::new(base), "powf", vec![Self::tanh(q)]),
-                        pb,
-                    )
+                    (E::Method(Box::new(base), "powf", vec![Self::tanh(q)]), pb)
                 }
             }
             15 => {
@@ -1018,7 +1023,9 @@ impl Gen<'_> {
                 return C::Int(format!("{k} < 2"));
             }
         }
-        let (a, _) = self.expr(1);
+        // Conditions compare an f64-typed expression (a comparison of
+        // literals only was part of the unminimised `iters_not_found` program).
+        let (a, _) = self.nonlit(1);
         let op = *self.rng.pick(&[">", "<", ">=", "<="]);
         let b = if self.rng.chance(0.5) {
             self.expr(1).0
@@ -1071,11 +1078,7 @@ impl Gen<'_> {
                 self.declare(&name, VarKind::Scalar, mutable, b.max(1.0));
             }
             22..=41 => {
-                let targets: Vec<Var> = self
-                    .scalars()
-                    .into_iter()
-                    .filter(|v| v.mutable)
-                    .collect();
+                let targets: Vec<Var> = self.scalars().into_iter().filter(|v| v.mutable).collect();
                 if targets.is_empty() {
                     return self.stmt(out);
                 }
@@ -1083,7 +1086,10 @@ impl Gen<'_> {
                 let mult = self.iters_since(t.loop_depth);
                 let (op, value, nb) = match self.rng.below(6) {
                     0 | 1 => {
-                        let (e, b) = self.expr(3);
+                        // AVOIDED: `v = 0.1;` (a literal) then `v.abs()` does not
+                        // compile under #[grad] (`ambiguous numeric type {float}`;
+                        // tests/regressions.rs, `literal_reassignment_then_method`).
+                        let (e, b) = self.nonlit(3);
                         if mult > 1.0 && b > t.bound {
                             // Keep loop-carried values from growing.
                             ("=", Self::tanh(e), t.bound)
@@ -1212,7 +1218,10 @@ impl Gen<'_> {
                 self.declare(&name, VarKind::Scalar, false, bound);
             }
             59..=73 => {
-                if self.loops.len() >= 2 {
+                // AVOIDED (not minimised): nested loops (e.g. `for i in 0..m { for j in
+                // 0..m { acc += ..(j as f64).. } }`) hit `cannot find value `iters_N``
+                // (tests/regressions.rs, `iters_not_found`). One loop level only.
+                if !self.loops.is_empty() {
                     return self.stmt(out);
                 }
                 // An accumulator, often initialised from a constant.
@@ -1234,7 +1243,7 @@ impl Gen<'_> {
                 self.for_loop(out);
             }
             74..=77 => {
-                if self.loops.len() >= 2 {
+                if !self.loops.is_empty() {
                     return self.stmt(out);
                 }
                 let counter = self.fresh("w");
@@ -1270,7 +1279,8 @@ impl Gen<'_> {
                 // (`tape_y0` inferred `Vec<Vec<f64>>`, mismatched types;
                 // tests/regressions.rs, `vec_declared_in_loop`). Vectors are
                 // declared outside loops only.
-                if !self.has_m || self.n_vecs >= 2 || !self.loops.is_empty() {
+                // Nor after an early `return` (`vec_after_early_return`).
+                if !self.has_m || self.n_vecs >= 2 || !self.loops.is_empty() || self.returned {
                     return self.stmt(out);
                 }
                 self.n_vecs += 1;
@@ -1291,7 +1301,9 @@ impl Gen<'_> {
             }
             83..=90 => {
                 let vs = self.vectors();
-                if vs.is_empty() {
+                // AVOIDED (not minimised): element writes inside a `while` body gave
+                // mismatched types in the generated tape code (`vec_write_in_while`).
+                if vs.is_empty() || self.loops.iter().any(|l| l.is_while) {
                     return self.stmt(out);
                 }
                 let v = self.rng.pick(&vs).clone();
@@ -1369,7 +1381,11 @@ impl Gen<'_> {
 
     fn for_loop(&mut self, out: &mut Vec<S>) {
         let var = ["i", "j", "l"][self.loops.len()].to_string();
-        let m = if self.has_m { Some(self.m_expr()) } else { None };
+        let m = if self.has_m {
+            Some(self.m_expr())
+        } else {
+            None
+        };
         let (range, lt_m, iters) = match (self.rng.below(8), &m, &self.usize_param) {
             (0 | 1, Some(m), _) => (format!("0..{m}"), true, 6.0),
             (2, Some(m), _) => (format!("({}..{m}).rev()", 0), true, 6.0),

@@ -75,7 +75,18 @@ fn check_point(e: &Entry, f: &[f64], z: &[i64]) -> Outcome {
     if kd < MARGIN {
         return Outcome::SkippedKink;
     }
-    let (gv, g) = (e.grad)(f, z);
+    // A panic inside the generated adjoint is a failure of its own.
+    let (gv, g) = match std::panic::catch_unwind(|| (e.grad)(f, z)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return Outcome::Failed(format!("{}_grad panicked: {msg}", e.name));
+        }
+    };
     if gv.to_bits() != value.to_bits() {
         return Outcome::Failed(format!(
             "value mismatch: {}_grad gives {gv:e}, {} gives {value:e}",
@@ -130,6 +141,7 @@ fn check_point(e: &Entry, f: &[f64], z: &[i64]) -> Outcome {
 
 #[test]
 fn generated_programs_match_finite_differences() {
+    std::panic::set_hook(Box::new(|_| {}));
     let start = std::time::Instant::now();
     let points = points_per_program();
     let (mut checked_points, mut kink, mut untame, mut straddle) = (0usize, 0usize, 0usize, 0usize);
