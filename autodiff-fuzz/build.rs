@@ -8,7 +8,7 @@ mod gen;
 
 /// Default seed and count: what `cargo test` (and CI) runs.
 const DEFAULT_SEED: u64 = 20240601;
-const DEFAULT_COUNT: usize = 250;
+const DEFAULT_COUNT: usize = 300;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=AUTODIFF_FUZZ_SEED");

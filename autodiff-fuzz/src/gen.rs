@@ -983,16 +983,7 @@ impl Gen<'_> {
     }
 
     fn cond(&mut self, depth: u32) -> C {
-        let mut r = self.rng.below(10);
-        // AVOIDED: `||` in the condition of an `if` nested inside another
-        // `if` or a loop makes #[grad] emit code that does not compile
-        // (`cannot find value `tN``; tests/regressions.rs,
-        // `or_condition_in_nested_if`). Only top-level conditions use `||`.
-        // Nor do `else if` conditions (`else_if_or_condition`), nor any
-        // `if` after an early `return` (`or_condition_after_early_return`).
-        if r == 1 && (self.scopes.len() > 1 || self.forbid_or || self.returned) {
-            r = 0;
-        }
+        let r = self.rng.below(10);
         if depth > 0 && r < 2 {
             let a = self.cond(depth - 1);
             let b = self.cond(depth - 1);
@@ -1218,10 +1209,8 @@ impl Gen<'_> {
                 self.declare(&name, VarKind::Scalar, false, bound);
             }
             59..=73 => {
-                // AVOIDED (not minimised): nested loops (e.g. `for i in 0..m { for j in
-                // 0..m { acc += ..(j as f64).. } }`) hit `cannot find value `iters_N``
-                // (tests/regressions.rs, `iters_not_found`). One loop level only.
-                if !self.loops.is_empty() {
+                // At most two loop levels, to keep programs small.
+                if self.loops.len() >= 2 {
                     return self.stmt(out);
                 }
                 // An accumulator, often initialised from a constant.
@@ -1243,16 +1232,12 @@ impl Gen<'_> {
                 self.for_loop(out);
             }
             74..=77 => {
-                if !self.loops.is_empty() {
+                if self.loops.len() >= 2 {
                     return self.stmt(out);
                 }
                 let counter = self.fresh("w");
                 let limit = 2 + self.rng.below(3) as u32;
-                // AVOIDED (a guess, not minimised): `while w < K && cond` nested in
-                // another construct was part of a compile failure
-                // (`cannot find value `iters_N``, tests/regressions.rs,
-                // `iters_not_found`); only top-level `while` gets an active condition.
-                let extra = if self.scopes.len() == 1 && self.rng.chance(0.4) {
+                let extra = if self.rng.chance(0.4) {
                     Some(self.cond(0))
                 } else {
                     None
@@ -1274,13 +1259,7 @@ impl Gen<'_> {
                 });
             }
             78..=82 => {
-                // AVOIDED: a local vector declared inside a loop and written in a
-                // nested loop gives generated code that does not compile
-                // (`tape_y0` inferred `Vec<Vec<f64>>`, mismatched types;
-                // tests/regressions.rs, `vec_declared_in_loop`). Vectors are
-                // declared outside loops only.
-                // Nor after an early `return` (`vec_after_early_return`).
-                if !self.has_m || self.n_vecs >= 2 || !self.loops.is_empty() || self.returned {
+                if !self.has_m || self.n_vecs >= 2 {
                     return self.stmt(out);
                 }
                 self.n_vecs += 1;
@@ -1301,9 +1280,7 @@ impl Gen<'_> {
             }
             83..=90 => {
                 let vs = self.vectors();
-                // AVOIDED (not minimised): element writes inside a `while` body gave
-                // mismatched types in the generated tape code (`vec_write_in_while`).
-                if vs.is_empty() || self.loops.iter().any(|l| l.is_while) {
+                if vs.is_empty() {
                     return self.stmt(out);
                 }
                 let v = self.rng.pick(&vs).clone();

@@ -42,18 +42,22 @@ fn body(
 ) -> Parts {
     let seed = seed.to_token_stream();
     let mut plan = Plan::new(f, act);
-    // First run: what does the backward pass read?
-    {
+    // What does the backward pass read? Its pops depend on the answer (a
+    // value is taped only if read) and add reads of their own (the branch
+    // flag or loop count around a pop), so run it until nothing new is read.
+    let mut first = true;
+    loop {
         let mut scratch = names.clone();
-        let none = HashMap::new();
+        let scratch_tapes = tapes_of(f, &plan, &mut scratch);
         let mut r = Reverse {
             f,
             act,
             plan: &plan,
             names: &mut scratch,
             grads: HashMap::new(),
-            tapes: &none,
-            restores: false,
+            tapes: &scratch_tapes.0,
+            elem_tapes: &scratch_tapes.1,
+            restores: !first,
             chain: Vec::new(),
             loop_reads: HashMap::new(),
             top_reads: Vec::new(),
@@ -69,40 +73,27 @@ fn body(
         }
         let loop_reads = std::mem::take(&mut r.loop_reads);
         let top_reads = std::mem::take(&mut r.top_reads);
-        plan.set_needed(
-            (0..f.vars.len())
-                .map(VarId)
-                .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
-                .collect(),
-        );
+        let before = plan.needed.clone();
+        let mut now: HashSet<VarId> = (0..f.vars.len())
+            .map(VarId)
+            .filter(|v| read.contains(&f.vars[v.0].ident.to_string()))
+            .collect();
+        now.extend(before.iter().copied());
+        plan.set_needed(now);
         plan.settle_loops(f, act, loop_reads, &top_reads);
+        if !first && plan.needed == before {
+            break;
+        }
+        first = false;
     }
     let mut names = names.clone();
-    let mut tapes: HashMap<VarId, Ident> = HashMap::new();
-    let loop_vars: HashSet<VarId> = f
-        .stmts()
-        .into_iter()
-        .filter_map(|(s, _, _)| match s {
-            Stmt::Loop(l) => match &l.head {
-                LoopHead::For { var: Some(v), .. } if !plan.regen.contains(&l.counter) => Some(*v),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    for v in 0..f.vars.len() {
-        let v = VarId(v);
-        let loop_var = loop_vars.contains(&v) && plan.needed.contains(&v);
-        if plan.pushed.contains(&v) || loop_var {
-            let t = names.fresh(&format!("tape_{}", f.vars[v.0].ident));
-            tapes.insert(v, t);
-        }
-    }
+    let (tapes, elem_tapes) = tapes_of(f, &plan, &mut names);
     let fwd = Forward {
         f,
         act,
         plan: &plan,
         tapes: &tapes,
+        elem_tapes: &elem_tapes,
         chain: Default::default(),
     };
     let prelude = fwd.prelude();
@@ -114,6 +105,7 @@ fn body(
         names: &mut names,
         grads: HashMap::new(),
         tapes: &tapes,
+        elem_tapes: &elem_tapes,
         restores: true,
         chain: Vec::new(),
         loop_reads: HashMap::new(),
@@ -152,6 +144,39 @@ fn body(
         value,
         grads,
     }
+}
+
+/// Tapes (whole values, and the elements of element-written vectors) of
+/// everything the plan pushes.
+fn tapes_of(
+    f: &Function,
+    plan: &Plan,
+    names: &mut Names,
+) -> (HashMap<VarId, Ident>, HashMap<VarId, Ident>) {
+    let loop_vars: HashSet<VarId> = f
+        .stmts()
+        .into_iter()
+        .filter_map(|(s, _, _)| match s {
+            Stmt::Loop(l) => match &l.head {
+                LoopHead::For { var: Some(v), .. } if !plan.regen.contains(&l.counter) => Some(*v),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut tapes = HashMap::new();
+    let mut elems = HashMap::new();
+    for v in 0..f.vars.len() {
+        let v = VarId(v);
+        let loop_var = loop_vars.contains(&v) && plan.needed.contains(&v);
+        if plan.pushed.contains(&v) || loop_var {
+            tapes.insert(v, names.fresh(&format!("tape_{}", f.vars[v.0].ident)));
+        }
+        if plan.elem_pushed.contains(&v) {
+            elems.insert(v, names.fresh(&format!("tape_{}_elem", f.vars[v.0].ident)));
+        }
+    }
+    (tapes, elems)
 }
 
 /// The gradient of parameter `v` after the sweep, or its zero.

@@ -16,6 +16,7 @@ pub struct Forward<'a> {
     pub act: &'a Activity,
     pub plan: &'a Plan,
     pub tapes: &'a HashMap<VarId, Ident>,
+    pub elem_tapes: &'a HashMap<VarId, Ident>,
     /// Counters of the loops around the code being generated.
     pub chain: std::cell::RefCell<Vec<VarId>>,
 }
@@ -35,7 +36,7 @@ impl Forward<'_> {
                 out.push(quote!(let mut #x #ty = ::core::default::Default::default();));
             }
         }
-        let mut tapes: Vec<_> = self.tapes.iter().collect();
+        let mut tapes: Vec<_> = self.tapes.iter().chain(self.elem_tapes.iter()).collect();
         tapes.sort_by_key(|(v, _)| **v);
         for (_, t) in tapes {
             out.push(quote!(let mut #t = ::std::vec::Vec::new();));
@@ -66,8 +67,7 @@ impl Forward<'_> {
                 let ix = operand_tokens(self.f, &st.index);
                 let v = operand_tokens(self.f, &st.value);
                 let mut out = Vec::new();
-                if self.plan.taped(st.vec) {
-                    let tape = &self.tapes[&st.vec];
+                if let Some(tape) = self.elem_tapes.get(&st.vec) {
                     out.push(quote!(#tape.push(#y[#ix]);));
                 }
                 out.push(match st.mode {

@@ -398,6 +398,22 @@ impl Lowerer<'_> {
         self.blocks - 1
     }
 
+    /// The current value of `v` in a fresh variable (an `if` must not test
+    /// a variable its own body assigns).
+    fn snapshot(&mut self, v: VarId) -> VarId {
+        let t = self.internal_temp(Kind::Other);
+        self.push(Stmt::Assign(Instr {
+            dest: t,
+            op: Op::NonDiff,
+            form: Form::Copy,
+            args: vec![Operand::Var(v)],
+            origin: TokenStream::new(),
+            what: String::new(),
+            decl: true,
+        }));
+        t
+    }
+
     /// `!flag` into a fresh boolean.
     fn not(&mut self, flag: VarId) -> VarId {
         let v = self.internal_temp(Kind::Other);
@@ -520,6 +536,9 @@ impl Lowerer<'_> {
                     .get_mut(&name)
                     .expect("found above")
                     .var = Some(v);
+                if let Some(prev) = current {
+                    self.tie_constant_type(v, prev);
+                }
             }
             return;
         }
@@ -539,6 +558,23 @@ impl Lowerer<'_> {
         self.lower_into(rhs, dest, &binding_ident);
     }
 
+    /// `x = 0.1;` makes a new version `x_1` from a bare literal, whose type
+    /// rustc could no longer infer (`x_1.abs()` would be ambiguous): tie it
+    /// to the previous version's type, `let x_1 = like(&x, 0.1);`.
+    fn tie_constant_type(&mut self, v: VarId, prev: VarId) {
+        if let Some(Stmt::Assign(ins)) = self.cur.last_mut() {
+            if ins.dest == v
+                && matches!(ins.form, Form::Copy)
+                && matches!(ins.args[..], [Operand::Const(_)])
+            {
+                let c = ins.args.pop().expect("one argument");
+                ins.op = Op::NonDiff;
+                ins.form = Form::Call(quote!(::autodiff::__rt::like));
+                ins.args = vec![Operand::Ref(prev), c];
+            }
+        }
+    }
+
     fn names_user(&mut self, ident: &Ident) -> Ident {
         self.names.user_binding(ident)
     }
@@ -556,6 +592,9 @@ impl Lowerer<'_> {
                     self.bind_pending(p, Some(BindAs::Into(dest)));
                 }
             }
+            // `x = x;` changes nothing (and a copy of a location into
+            // itself would consume its own adjoint).
+            Some(Value::Operand(op)) if op.var() == Some(dest) => {}
             Some(Value::Operand(op)) => self.copy_into(dest, op),
             None => {}
         }
@@ -858,8 +897,10 @@ impl Lowerer<'_> {
                 let t = self.internal("cond", Kind::Other);
                 self.copy_into(t, left);
                 let is_and = matches!(b.op, BinOp::And(_));
+                // The branch tests a snapshot: its body overwrites `t`, and
+                // the reverse sweep must see the value the test saw.
                 let test = if is_and {
-                    Operand::Var(t)
+                    Operand::Var(self.snapshot(t))
                 } else {
                     Operand::Var(self.not(t))
                 };
@@ -960,6 +1001,7 @@ impl Lowerer<'_> {
                 // `pat if guard`: both must hold; the guard only when the pattern does.
                 let c = self.internal("cond", Kind::Other);
                 self.copy_into(c, t);
+                let guard_test = self.snapshot(c);
                 let mut ok = true;
                 let gb = self.region_block(|lw| match lw.lower_cond(g) {
                     Some(gv) => lw.copy_into(c, gv),
@@ -967,7 +1009,7 @@ impl Lowerer<'_> {
                 });
                 let eb = Block::default_with(self.next_block());
                 self.push(Stmt::If(If {
-                    cond: Operand::Var(c),
+                    cond: Operand::Var(guard_test),
                     then_block: gb,
                     else_block: eb,
                 }));

@@ -54,6 +54,8 @@ pub struct Plan {
     pub around: HashMap<VarId, Vec<VarId>>,
     /// Variables pushed somewhere (each gets a tape).
     pub pushed: HashSet<VarId>,
+    /// Vectors whose elements are pushed before element writes.
+    pub elem_pushed: HashSet<VarId>,
 }
 
 impl Plan {
@@ -174,6 +176,7 @@ impl Plan {
             loop_reads: HashMap::new(),
             around: HashMap::new(),
             pushed: HashSet::new(),
+            elem_pushed: HashSet::new(),
         }
     }
 
@@ -257,14 +260,16 @@ impl Plan {
             })
             .collect();
         let mut pushed = HashSet::new();
-        for (v, decl, chain) in sites {
+        let mut elem_pushed = HashSet::new();
+        for (v, decl, chain, elem_site) in sites {
             let in_place = decl && !self.hoisted(f, act, v);
             if !self.taped(v) || in_place {
                 continue;
             }
-            if self.stored[v.0] && !decl {
-                // An element write (its old element is pushed).
-                pushed.insert(v);
+            if elem_site {
+                // An element write: its old element is pushed.
+                elem_pushed.insert(v);
+                continue;
             }
             let Some(l) = self.around_loop(v, &chain) else {
                 pushed.insert(v);
@@ -288,6 +293,7 @@ impl Plan {
         }
         self.around = around;
         self.pushed = pushed;
+        self.elem_pushed = elem_pushed;
     }
 
     /// Declared at the top of the function rather than at its `let`.
@@ -377,7 +383,15 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 && sites[ins.dest.0] == 1
                 && !stored[ins.dest.0]
                 && !f.vars[ins.dest.0].internal;
+            // A value of constants alone, unannotated, would have no type
+            // to infer from in the reverse sweep (`let c = 1.0;`).
+            let typed =
+                f.vars[ins.dest.0].ty.is_some() || ins.args.iter().any(|a| a.var().is_some());
+            // Vectors are neither cheap to copy nor scoped like scalars
+            // (their adjoints are declared up front).
             let ok = once
+                && typed
+                && f.vars[ins.dest.0].kind != Kind::Vector
                 && cheap(ins)
                 && ins
                     .args
@@ -421,24 +435,24 @@ fn collect_chains(
     }
 }
 
-/// Every assignment: the variable, whether it is the user's `let`, and the
-/// loops around it.
-fn assign_sites(
-    b: &crate::ir::Block,
-    chain: &mut Vec<VarId>,
-    out: &mut Vec<(VarId, bool, Vec<VarId>)>,
-) {
+/// An assignment: the variable, whether it is the user's `let`, the loops
+/// around it, and whether it is an element write (which pushes an element,
+/// not the value).
+type Site = (VarId, bool, Vec<VarId>, bool);
+
+/// Every assignment.
+fn assign_sites(b: &crate::ir::Block, chain: &mut Vec<VarId>, out: &mut Vec<Site>) {
     for s in &b.stmts {
         match s {
-            Stmt::Assign(i) => out.push((i.dest, i.decl, chain.clone())),
+            Stmt::Assign(i) => out.push((i.dest, i.decl, chain.clone(), false)),
             // Element writes push per write, whatever loop they are in.
-            Stmt::Store(st) => out.push((st.vec, false, Vec::new())),
+            Stmt::Store(st) => out.push((st.vec, false, Vec::new(), true)),
             Stmt::If(i) => {
                 assign_sites(&i.then_block, chain, out);
                 assign_sites(&i.else_block, chain, out);
             }
             Stmt::Loop(l) => {
-                out.push((l.counter, false, chain.clone()));
+                out.push((l.counter, false, chain.clone(), false));
                 chain.push(l.counter);
                 assign_sites(&l.body, chain, out);
                 chain.pop();

@@ -53,6 +53,8 @@ pub struct Reverse<'a> {
     pub grads: HashMap<VarId, Ident>,
     /// Tape names of taped variables (and loop variables).
     pub tapes: &'a HashMap<VarId, Ident>,
+    /// Element tapes of element-written vectors.
+    pub elem_tapes: &'a HashMap<VarId, Ident>,
     /// Whether to emit the pops (off in the first run, which only finds
     /// what the sweep reads).
     pub restores: bool,
@@ -189,13 +191,13 @@ impl Reverse<'_> {
                 index: None,
             });
         }
-        if b.id == 0 && !self.restores {
+        if b.id == 0 {
             self.top_reads = vec![HashSet::new(); b.stmts.len()];
         }
         for (pos, s) in b.stmts.iter().enumerate().rev() {
             let before = lines.len();
             self.stmt(s, b, &mut lines, &mut pending);
-            if b.id == 0 && !self.restores {
+            if b.id == 0 {
                 let mut read = HashSet::new();
                 for l in &lines[before..] {
                     match l {
@@ -271,9 +273,8 @@ impl Reverse<'_> {
                             lines.push(Line::Raw(quote!(#g[#ix] = 0.0;)));
                         }
                     }
-                    if self.restores && self.plan.taped(y) {
+                    if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores) {
                         let x = self.ident(y).clone();
-                        let tape = &self.tapes[&y];
                         lines.push(Line::Raw(quote!(#x[#ix] = #tape.pop().unwrap();)));
                     }
                 }
@@ -300,7 +301,7 @@ impl Reverse<'_> {
                     let body_lines = self.block(&l.body, None);
                     let mut body = self.render(body_lines);
                     self.chain.pop();
-                    if !self.restores {
+                    {
                         let mut read = HashSet::new();
                         for t in &body {
                             idents_in(t, &mut read);
@@ -326,8 +327,9 @@ impl Reverse<'_> {
                             .filter(|ins| self.plan.remat.contains(&ins.dest))
                             .map(|ins| {
                                 let x = self.ident(ins.dest);
+                                let ty = self.f.vars[ins.dest.0].ty.as_ref().map(|t| quote!(: #t));
                                 let rhs = rhs_tokens(self.f, ins);
-                                quote!(let #x = #rhs;)
+                                quote!(let #x #ty = #rhs;)
                             })
                             .collect();
                         body.splice(0..0, recompute);
@@ -521,12 +523,26 @@ pub fn vjp_path(path: &TokenStream) -> TokenStream {
     toks.into_iter().collect()
 }
 
-/// Every identifier in `tokens` (to find what the sweep reads).
+/// Every identifier `tokens` reads (to find what the sweep reads): all
+/// identifiers except the targets of plain assignments (`x = ...`,
+/// `x[i] = ...`), which a pop writes without reading.
 pub fn idents_in(tokens: &TokenStream, out: &mut HashSet<String>) {
-    for tt in tokens.clone() {
+    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    for (k, tt) in tts.iter().enumerate() {
         match tt {
             TokenTree::Ident(i) => {
-                out.insert(i.to_string());
+                let is_assign = |p: Option<&TokenTree>, q: Option<&TokenTree>| {
+                    matches!(p, Some(TokenTree::Punct(p)) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone)
+                        && !matches!(q, Some(TokenTree::Punct(q)) if q.as_char() == '=')
+                };
+                let target = is_assign(tts.get(k + 1), tts.get(k + 2))
+                    || (matches!(tts.get(k + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Bracket)
+                        && is_assign(tts.get(k + 2), tts.get(k + 3)));
+                let prev_is_let =
+                    k > 0 && matches!(&tts[k - 1], TokenTree::Ident(p) if p == "let" || p == "mut");
+                if !target || prev_is_let {
+                    out.insert(i.to_string());
+                }
             }
             TokenTree::Group(g) => idents_in(&g.stream(), out),
             _ => {}

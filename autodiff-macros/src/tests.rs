@@ -44,6 +44,7 @@ fn backward(s: &mut Staged) -> String {
         names: &mut s.names,
         grads: HashMap::new(),
         tapes: &tapes,
+        elem_tapes: &tapes,
         restores: false,
         chain: Vec::new(),
         loop_reads: HashMap::new(),

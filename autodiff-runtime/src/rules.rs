@@ -175,3 +175,10 @@ fn index_from<T: TryFrom<usize>>(j: usize) -> T {
         Err(_) => unreachable!("a replayed loop index fits the loop variable's type"),
     }
 }
+
+/// `v`, with the type of `_like`: a constant assigned to a new version of a
+/// variable keeps the variable's type (`x = 0.1;` then `x.abs()`).
+#[inline(always)]
+pub fn like<T>(_like: &T, v: T) -> T {
+    v
+}
