@@ -125,6 +125,23 @@ impl Forward<'_> {
                 self.chain.borrow_mut().push(l.counter);
                 body.extend(self.block(&l.body));
                 self.chain.borrow_mut().pop();
+                // Size the tapes this loop pushes to once per iteration.
+                if let LoopHead::For {
+                    iter: iter @ IterSpec::Range { .. },
+                    ..
+                } = &l.head
+                {
+                    let mut pushed = Vec::new();
+                    direct_pushes(&quote!(#(#body)*), &mut pushed);
+                    if !pushed.is_empty() {
+                        let it = self.iter_tokens(iter);
+                        let hint = Ident::new("iterations", proc_macro2::Span::mixed_site());
+                        out.push(quote!({
+                            let #hint = ::core::iter::Iterator::size_hint(&(#it)).0;
+                            #(#pushed.reserve(#hint);)*
+                        }));
+                    }
+                }
                 out.push(match &l.head {
                     LoopHead::For { var, iter } => {
                         let pat = match var {
@@ -241,5 +258,35 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
             Form::List { vec: false } => quote!([#(#a),*]),
             Form::List { vec: true } => quote!(::std::vec![#(#a),*]),
         }
+    }
+}
+
+/// The tapes a loop body pushes to on every iteration it runs, not counting
+/// the bodies of loops nested in it: `tape.push(..)` outside `for`/`loop`
+/// bodies.
+fn direct_pushes(tokens: &TokenStream, out: &mut Vec<Ident>) {
+    let tts: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    let mut k = 0;
+    while k < tts.len() {
+        match &tts[k] {
+            proc_macro2::TokenTree::Ident(i) if i == "for" || i == "loop" => {
+                // Skip to the loop's body and over it.
+                while k < tts.len()
+                    && !matches!(&tts[k], proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+                {
+                    k += 1;
+                }
+            }
+            proc_macro2::TokenTree::Ident(i) => {
+                let is_push = matches!(tts.get(k + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '.')
+                    && matches!(tts.get(k + 2), Some(proc_macro2::TokenTree::Ident(m)) if m == "push");
+                if is_push && !out.contains(i) {
+                    out.push(i.clone());
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => direct_pushes(&g.stream(), out),
+            _ => {}
+        }
+        k += 1;
     }
 }

@@ -23,6 +23,11 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
         acc = x;
         stop = false;
         iters = 0usize;
+        {
+            let iterations = ::core::iter::Iterator::size_hint(&(0..6)).0;
+            tape_acc.reserve(iterations);
+            tape_t3.reserve(iterations);
+        }
         for i in 0..6 {
             iters += 1;
             skip = false;

@@ -5,6 +5,10 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut m = x[0];
     let t0 = x.len();
     let mut iters = 0usize;
+    {
+        let iterations = ::core::iter::Iterator::size_hint(&(1..t0)).0;
+        tape_m.reserve(iterations);
+    }
     for i in 1..t0 {
         iters += 1;
         let t1 = x[i];
@@ -15,6 +19,10 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut s = 0.0;
     let t2 = x.len();
     let mut iters_1 = 0usize;
+    {
+        let iterations = ::core::iter::Iterator::size_hint(&(0..t2)).0;
+        tape_t4.reserve(iterations);
+    }
     for k in 0..t2 {
         iters_1 += 1;
         let xi = x[k];

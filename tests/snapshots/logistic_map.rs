@@ -5,6 +5,11 @@ fn logistic_map_grad(x: f64) -> (f64, f64) {
     let mut tape_t1 = ::std::vec::Vec::new();
     let mut v = x;
     let mut iters = 0usize;
+    {
+        let iterations = ::core::iter::Iterator::size_hint(&(0..3)).0;
+        tape_t0.reserve(iterations);
+        tape_t1.reserve(iterations);
+    }
     for _ in 0..3 {
         iters += 1;
         tape_t0.push(t0);
