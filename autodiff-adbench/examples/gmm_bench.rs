@@ -10,7 +10,9 @@
 //! (git-ignored) in ADBench's text format. Each time is the minimum over
 //! repeated runs filling a time budget (at least 3 runs).
 
-use autodiff_adbench::gmm::{gmm_objective, gmm_objective_grad};
+use autodiff_adbench::gmm::{
+    gmm_objective, gmm_objective_grad, gmm_objective_rowwise, gmm_objective_rowwise_grad,
+};
 use autodiff_adbench::hand::gmm_objective_grad_hand;
 use autodiff_adbench::instances::{GmmInstance, GMM_D, GMM_K};
 use std::hint::black_box;
@@ -61,10 +63,12 @@ fn main() {
     }
 
     println!(
-        "| d | K | n | objective | `#[grad]` | by hand | grad/obj | hand/obj | `#[grad]`/hand |"
+        "| d | K | n | objective | `#[grad]` | by hand | grad/obj | hand/obj | `#[grad]`/hand \
+         | row-wise obj | row-wise `#[grad]` | rw grad/rw obj | rw `#[grad]`/hand |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("|{}", " --- |".repeat(13));
     let mut worst = (0.0f64, 0.0f64);
+    let mut worst_rw = (0.0f64, 0.0f64);
     for (d, k, n) in sizes {
         let g = GmmInstance::load_or_generate(&dir, d, k, n);
         let args = (&g.alphas[..], &g.means[..], &g.icf[..], &g.x[..]);
@@ -132,17 +136,69 @@ fn main() {
                 g.m,
             )
         });
+        let (fr, (ra, rm, rq)) =
+            gmm_objective_rowwise_grad(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        assert!((f - fr).abs() <= 1e-10 * f.abs(), "{f} vs {fr}");
+        for (a, b) in ra
+            .iter()
+            .chain(&rm)
+            .chain(&rq)
+            .zip(ha.iter().chain(&hm).chain(&hq))
+        {
+            assert!(
+                (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
+                "{a} vs {b}"
+            );
+        }
+        let t_robj = time(budget, || {
+            gmm_objective_rowwise(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        let t_rgrad = time(budget, || {
+            gmm_objective_rowwise_grad(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
         let (r1, r2, r3) = (t_grad / t_obj, t_hand / t_obj, t_grad / t_hand);
         worst = (worst.0.max(r1), worst.1.max(r3));
+        worst_rw = (
+            worst_rw.0.max(t_rgrad / t_robj),
+            worst_rw.1.max(t_rgrad / t_hand),
+        );
         println!(
-            "| {d} | {k} | {n} | {} | {} | {} | {r1:.2} | {r2:.2} | {r3:.2} |",
+            "| {d} | {k} | {n} | {} | {} | {} | {r1:.2} | {r2:.2} | {r3:.2} | {} | {} | {:.2} | {:.2} |",
             fmt(t_obj),
             fmt(t_grad),
-            fmt(t_hand)
+            fmt(t_hand),
+            fmt(t_robj),
+            fmt(t_rgrad),
+            t_rgrad / t_robj,
+            t_rgrad / t_hand,
         );
     }
     println!(
         "\nworst `#[grad]`/objective: {:.2} (target ≤ 3); worst `#[grad]`/hand: {:.2} (target ≤ 1.2)",
         worst.0, worst.1
+    );
+    println!(
+        "row-wise form: worst `#[grad]`/objective {:.2}, worst `#[grad]`/hand {:.2}",
+        worst_rw.0, worst_rw.1
     );
 }

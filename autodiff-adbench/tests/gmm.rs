@@ -1,7 +1,9 @@
 //! GMM: the `#[grad]` gradient, the hand-written one and finite differences
 //! agree to 1e-8 relative on small instances.
 
-use autodiff_adbench::gmm::{gmm_objective, gmm_objective_grad, log_gamma_distrib};
+use autodiff_adbench::gmm::{
+    gmm_objective, gmm_objective_grad, gmm_objective_rowwise_grad, log_gamma_distrib,
+};
 use autodiff_adbench::hand::gmm_objective_grad_hand;
 use autodiff_adbench::instances::GmmInstance;
 
@@ -78,6 +80,17 @@ fn grad_hand_and_fd_agree() {
         agree(&format!("{tag} #[grad] vs hand"), &ours, &hand, 1e-10);
         agree(&format!("{tag} #[grad] vs FD"), &ours, &numeric, 1e-8);
         agree(&format!("{tag} hand vs FD"), &hand, &numeric, 1e-8);
+
+        let (vr, (ra, rm, rq)) =
+            gmm_objective_rowwise_grad(d, k, n, &g.alphas, &g.means, &g.icf, &g.x, g.gamma, g.m);
+        assert!((vr - v).abs() <= 1e-12 * v.abs(), "{vr} vs {v}");
+        let rowwise: Vec<f64> = [&ra[..], &rm[..], &rq[..]].concat();
+        agree(
+            &format!("{tag} row-wise #[grad] vs hand"),
+            &rowwise,
+            &hand,
+            1e-10,
+        );
     }
 }
 
