@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Instances are written to (and read back from) `autodiff-adbench/data/`
-//! (git-ignored) in ADBench's text format. Each time is the minimum over
+//! (git-ignored) in ADBench's text format; the values and times go to
+//! `data/gmm_results.tsv` for `bench/compare.py`. Each time is the minimum over
 //! repeated runs filling a time budget (at least 3 runs).
 
 use autodiff_adbench::gmm::{
@@ -67,6 +68,7 @@ fn main() {
          | row-wise obj | row-wise `#[grad]` | rw grad/rw obj | rw `#[grad]`/hand |"
     );
     println!("|{}", " --- |".repeat(13));
+    let mut tsv = String::from("d\tk\tn\tvalue\tt_obj\tt_grad\tt_hand\tt_rw_obj\tt_rw_grad\n");
     let mut worst = (0.0f64, 0.0f64);
     let mut worst_rw = (0.0f64, 0.0f64);
     for (d, k, n) in sizes {
@@ -176,6 +178,9 @@ fn main() {
                 g.m,
             )
         });
+        tsv += &format!(
+            "{d}\t{k}\t{n}\t{f:e}\t{t_obj:e}\t{t_grad:e}\t{t_hand:e}\t{t_robj:e}\t{t_rgrad:e}\n"
+        );
         let (r1, r2, r3) = (t_grad / t_obj, t_hand / t_obj, t_grad / t_hand);
         worst = (worst.0.max(r1), worst.1.max(r3));
         worst_rw = (
@@ -197,6 +202,8 @@ fn main() {
         "\nworst `#[grad]`/objective: {:.2} (target ≤ 3); worst `#[grad]`/hand: {:.2} (target ≤ 1.2)",
         worst.0, worst.1
     );
+    // For bench/compare.py: values (to check the constants) and our times.
+    let _ = std::fs::write(dir.join("gmm_results.tsv"), tsv);
     println!(
         "row-wise form: worst `#[grad]`/objective {:.2}, worst `#[grad]`/hand {:.2}",
         worst_rw.0, worst_rw.1
