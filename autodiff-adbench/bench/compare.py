@@ -170,7 +170,7 @@ def jax_bench(inst, budget):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 also makes XLA single-threaded (default 1)")
     ap.add_argument("--frameworks", default="torch,jax")
     ap.add_argument("--budget", type=float, default=0.5, help="seconds of repeated runs per timing")
     args = ap.parse_args()
@@ -185,6 +185,11 @@ def main():
             d, k, n, value, t_obj, t_grad, t_hand, t_rwo, t_rwg = line.split()
             ours.append((int(d), int(k), int(n), float(value), float(t_obj), float(t_grad), float(t_hand), float(t_rwg)))
 
+    if args.threads == 1:
+        # Single-threaded XLA too, to compare with our single-threaded code.
+        os.environ.setdefault(
+            "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
     frameworks = [fw for fw in args.frameworks.split(",") if fw]
     benches = {}
     if "torch" in frameworks:
@@ -200,12 +205,12 @@ def main():
         except ImportError:
             print("jax is not installed: skipping it", file=sys.stderr)
 
-    print(f"(torch threads: {args.threads}; JAX uses its default CPU thread pool)")
+    print(f"(torch threads: {args.threads}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r})")
     head = "| d | K | n | ours obj | ours `#[grad]` | ours row-wise `#[grad]` | ours hand |"
     for fw in benches:
         head += f" {fw} obj | {fw} grad | {fw} grad/obj | {fw} grad / our `#[grad]` | {fw} grad / our row-wise |"
     print(head)
-    print("|" + " --- |" * head.count(" | "))
+    print("|" + " --- |" * (head.count("|") - 1))
     for d, k, n, value, t_obj, t_grad, t_hand, t_rwg in ours:
         inst = read_gmm(os.path.join(DATA, f"gmm_d{d}_K{k}_n{n}.txt"))
         row = f"| {d} | {k} | {n} | {t_obj * 1e3:.2f} ms | {t_grad * 1e3:.2f} ms | {t_rwg * 1e3:.2f} ms | {t_hand * 1e3:.2f} ms |"

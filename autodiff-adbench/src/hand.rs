@@ -19,6 +19,9 @@
 
 use crate::gmm::wishart_constant;
 
+/// Gradients with respect to `(alphas, means, icf)`, as `gmm_objective_grad` returns them.
+pub type GmmGrads = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// The objective and its gradient with respect to `(alphas, means, icf)`.
 pub fn gmm_objective_grad_hand(
     d: usize,
@@ -30,7 +33,7 @@ pub fn gmm_objective_grad_hand(
     x: &[f64],
     gamma: f64,
     m: i32,
-) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>)) {
+) -> (f64, GmmGrads) {
     let icf_sz = d * (d + 1) / 2;
     let constant = -((n * d) as f64) * 0.5 * (2.0 * std::f64::consts::PI).ln();
     let mut galphas = vec![0.0; k];
