@@ -120,3 +120,27 @@ fn libm_lgamma(a: f64) -> f64 {
     assert_eq!(a, 1.5);
     (std::f64::consts::PI.sqrt() / 2.0).ln()
 }
+
+/// `_pullback` scales the gradient by the cotangent; `logsumexp`'s gradient is softmax.
+#[test]
+fn pullback_and_logsumexp() {
+    use autodiff_adbench::gmm::{gmm_objective_pullback, logsumexp_grad};
+    let g = GmmInstance::generate(3, 4, 6, 9);
+    let (d, k, n) = (g.d, g.k, g.n);
+    let (_, (ga, gm, gq)) =
+        gmm_objective_grad(d, k, n, &g.alphas, &g.means, &g.icf, &g.x, g.gamma, g.m);
+    let (pa, pm, pq) = gmm_objective_pullback(
+        d, k, n, &g.alphas, &g.means, &g.icf, &g.x, g.gamma, g.m, -2.5,
+    );
+    let full: Vec<f64> = [&ga[..], &gm[..], &gq[..]].concat();
+    let pulled: Vec<f64> = [&pa[..], &pm[..], &pq[..]].concat();
+    for (p, f) in pulled.iter().zip(&full) {
+        assert!((p - -2.5 * f).abs() <= 1e-12 * f.abs().max(1.0));
+    }
+
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (v, gx) = logsumexp_grad(&x);
+    for (gi, xi) in gx.iter().zip(&x) {
+        assert!((gi - (xi - v).exp()).abs() < 1e-15);
+    }
+}
