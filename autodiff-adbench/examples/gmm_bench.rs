@@ -1,0 +1,211 @@
+//! GMM benchmark over ADBench's grid: objective, `#[grad]` gradient and the
+//! hand-written gradient, side by side in one process.
+//!
+//! ```sh
+//! cargo run --release -p autodiff-adbench --example gmm_bench            # d × K grid, n = 1000, plus n = 10000
+//! cargo run --release -p autodiff-adbench --example gmm_bench -- --quick # a subset, shorter timing
+//! ```
+//!
+//! Instances are written to (and read back from) `autodiff-adbench/data/`
+//! (git-ignored) in ADBench's text format; the values and times go to
+//! `data/gmm_results.tsv` for `bench/compare.py`. Each time is the minimum over
+//! repeated runs filling a time budget (at least 3 runs).
+
+use autodiff_adbench::gmm::{
+    gmm_objective, gmm_objective_grad, gmm_objective_rowwise, gmm_objective_rowwise_grad,
+};
+use autodiff_adbench::hand::gmm_objective_grad_hand;
+use autodiff_adbench::instances::{GmmInstance, GMM_D, GMM_K};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn time<R>(budget: Duration, mut f: impl FnMut() -> R) -> f64 {
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    let mut runs = 0;
+    while runs < 3 || start.elapsed() < budget {
+        let t = Instant::now();
+        black_box(f());
+        best = best.min(t.elapsed().as_secs_f64());
+        runs += 1;
+    }
+    best
+}
+
+fn fmt(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = Duration::from_millis(if quick { 100 } else { 400 });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+
+    let mut sizes: Vec<(usize, usize, usize)> = Vec::new();
+    if quick {
+        for &(d, k) in &[(2, 5), (10, 25), (20, 50), (32, 100), (64, 10)] {
+            sizes.push((d, k, 1000));
+        }
+    } else {
+        for &d in &GMM_D {
+            for &k in &GMM_K {
+                sizes.push((d, k, 1000));
+            }
+        }
+        for &(d, k) in &[(2, 100), (10, 50), (20, 25), (64, 5)] {
+            sizes.push((d, k, 10_000));
+        }
+    }
+
+    println!(
+        "| d | K | n | objective | `#[grad]` | by hand | grad/obj | hand/obj | `#[grad]`/hand \
+         | row-wise obj | row-wise `#[grad]` | rw grad/rw obj | rw `#[grad]`/hand |"
+    );
+    println!("|{}", " --- |".repeat(13));
+    let mut tsv = String::from("d\tk\tn\tvalue\tt_obj\tt_grad\tt_hand\tt_rw_obj\tt_rw_grad\n");
+    let mut worst = (0.0f64, 0.0f64);
+    let mut worst_rw = (0.0f64, 0.0f64);
+    for (d, k, n) in sizes {
+        let g = GmmInstance::load_or_generate(&dir, d, k, n);
+        let args = (&g.alphas[..], &g.means[..], &g.icf[..], &g.x[..]);
+        // Agreement first.
+        let f = gmm_objective(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        let (fg, (ga, gm, gq)) =
+            gmm_objective_grad(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        let (fh, (ha, hm, hq)) =
+            gmm_objective_grad_hand(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        assert_eq!(f.to_bits(), fg.to_bits());
+        assert!((f - fh).abs() <= 1e-10 * f.abs(), "{f} vs {fh}");
+        let scale = ha
+            .iter()
+            .chain(&hm)
+            .chain(&hq)
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in ga
+            .iter()
+            .chain(&gm)
+            .chain(&gq)
+            .zip(ha.iter().chain(&hm).chain(&hq))
+        {
+            assert!(
+                (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
+                "{a} vs {b}"
+            );
+        }
+
+        let t_obj = time(budget, || {
+            gmm_objective(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        let t_grad = time(budget, || {
+            gmm_objective_grad(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        let t_hand = time(budget, || {
+            gmm_objective_grad_hand(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        let (fr, (ra, rm, rq)) =
+            gmm_objective_rowwise_grad(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        assert!((f - fr).abs() <= 1e-10 * f.abs(), "{f} vs {fr}");
+        for (a, b) in ra
+            .iter()
+            .chain(&rm)
+            .chain(&rq)
+            .zip(ha.iter().chain(&hm).chain(&hq))
+        {
+            assert!(
+                (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
+                "{a} vs {b}"
+            );
+        }
+        let t_robj = time(budget, || {
+            gmm_objective_rowwise(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        let t_rgrad = time(budget, || {
+            gmm_objective_rowwise_grad(
+                d,
+                k,
+                n,
+                black_box(args.0),
+                args.1,
+                args.2,
+                args.3,
+                g.gamma,
+                g.m,
+            )
+        });
+        tsv += &format!(
+            "{d}\t{k}\t{n}\t{f:e}\t{t_obj:e}\t{t_grad:e}\t{t_hand:e}\t{t_robj:e}\t{t_rgrad:e}\n"
+        );
+        let (r1, r2, r3) = (t_grad / t_obj, t_hand / t_obj, t_grad / t_hand);
+        worst = (worst.0.max(r1), worst.1.max(r3));
+        worst_rw = (
+            worst_rw.0.max(t_rgrad / t_robj),
+            worst_rw.1.max(t_rgrad / t_hand),
+        );
+        println!(
+            "| {d} | {k} | {n} | {} | {} | {} | {r1:.2} | {r2:.2} | {r3:.2} | {} | {} | {:.2} | {:.2} |",
+            fmt(t_obj),
+            fmt(t_grad),
+            fmt(t_hand),
+            fmt(t_robj),
+            fmt(t_rgrad),
+            t_rgrad / t_robj,
+            t_rgrad / t_hand,
+        );
+    }
+    println!(
+        "\nworst `#[grad]`/objective: {:.2} (target ≤ 3); worst `#[grad]`/hand: {:.2} (target ≤ 1.2)",
+        worst.0, worst.1
+    );
+    // For bench/compare.py: values (to check the constants) and our times.
+    let _ = std::fs::write(dir.join("gmm_results.tsv"), tsv);
+    println!(
+        "row-wise form: worst `#[grad]`/objective {:.2}, worst `#[grad]`/hand {:.2}",
+        worst_rw.0, worst_rw.1
+    );
+}

@@ -1,0 +1,99 @@
+//! Bundle adjustment: the Jacobian from `#[grad]` pullbacks against
+//! fourth-order central differences, and the residuals of a trivial camera.
+
+use autodiff_adbench::ba::{ba_jacobian, ba_objective, reproj_err};
+use autodiff_adbench::instances::{BaInstance, BA_NCAMPARAMS};
+
+fn fd(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
+    let h = 1e-3;
+    let mut q = p.to_vec();
+    (0..p.len())
+        .map(|i| {
+            let mut at = |t: f64| {
+                q[i] = p[i] + t;
+                let v = f(&q);
+                q[i] = p[i];
+                v
+            };
+            (-at(2.0 * h) + 8.0 * at(h) - 8.0 * at(-h) + at(-2.0 * h)) / (12.0 * h)
+        })
+        .collect()
+}
+
+fn check_jacobian(b: &BaInstance) {
+    let j = ba_jacobian(b);
+    assert_eq!(j.nrows, 3 * b.p);
+    assert_eq!(j.rows.len(), 3 * b.p + 1);
+    assert_eq!(j.vals.len(), 31 * b.p);
+    for (i, &(c, pt)) in b.obs.iter().enumerate() {
+        let feat = &b.feats[2 * i..2 * i + 2];
+        // Inputs of observation i: camera (11), point (3), weight (1).
+        let mut p: Vec<f64> = b.cams[c * BA_NCAMPARAMS..(c + 1) * BA_NCAMPARAMS].to_vec();
+        p.extend_from_slice(&b.x[3 * pt..3 * pt + 3]);
+        p.push(b.w[i]);
+        for comp in 0..2 {
+            let numeric = fd(|q| reproj_err(&q[..11], &q[11..14], q[14], feat, comp), &p);
+            let row = 2 * i + comp;
+            let vals = &j.vals[j.rows[row]..j.rows[row + 1]];
+            let cols = &j.cols[j.rows[row]..j.rows[row + 1]];
+            let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for (q, (a, n)) in vals.iter().zip(&numeric).enumerate() {
+                let den = n.abs().max(1e-4 * scale); // FD noise floor: zeros are exact here
+                assert!(
+                    (a - n).abs() <= 1e-8 * den,
+                    "obs {i} comp {comp} input {q}: {a:e} vs {n:e}"
+                );
+            }
+            let want_cols: Vec<usize> = (0..11)
+                .map(|q| c * 11 + q)
+                .chain((0..3).map(|q| 11 * b.n + 3 * pt + q))
+                .chain([11 * b.n + 3 * b.m + i])
+                .collect();
+            assert_eq!(cols, &want_cols[..]);
+        }
+        let row = 2 * b.p + i;
+        assert_eq!(j.vals[j.rows[row]], -2.0 * b.w[i]);
+    }
+}
+
+#[test]
+fn jacobian_matches_finite_differences() {
+    check_jacobian(&BaInstance::generate(3, 5, 12, 1));
+    check_jacobian(&BaInstance::generate(2, 7, 9, 2));
+}
+
+/// A camera with zero rotation takes the other branch of the Rodrigues rotation.
+#[test]
+fn zero_rotation_branch() {
+    let mut b = BaInstance::generate(2, 3, 6, 3);
+    for q in 0..3 {
+        b.cams[q] = 0.0;
+    }
+    check_jacobian(&b);
+}
+
+/// Identity camera at the origin, unit focal length, no distortion:
+/// the projection is `(X/Z, Y/Z)`.
+#[test]
+fn trivial_camera_residuals() {
+    let mut cam = vec![0.0; 11];
+    cam[6] = 1.0;
+    let x = [1.0, -2.0, 4.0];
+    let feat = [0.1, 0.2];
+    let w = 0.5;
+    assert!((reproj_err(&cam, &x, w, &feat, 0) - 0.5 * (0.25 - 0.1)).abs() < 1e-15);
+    assert!((reproj_err(&cam, &x, w, &feat, 1) - 0.5 * (-0.5 - 0.2)).abs() < 1e-15);
+    let b = BaInstance {
+        n: 1,
+        m: 1,
+        p: 1,
+        cams: cam,
+        x: x.to_vec(),
+        w: vec![w],
+        obs: vec![(0, 0)],
+        feats: feat.to_vec(),
+    };
+    let (r, we) = ba_objective(&b);
+    assert_eq!(r.len(), 2);
+    assert_eq!(we, vec![1.0 - w * w]);
+}
