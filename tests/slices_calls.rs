@@ -346,3 +346,28 @@ fn snapshot_of_a_slice_loop() {
     common::snapshot("dot", DOT_GRAD_SOURCE);
     common::snapshot("log_sum_exp_loop", LOG_SUM_EXP_GRAD_SOURCE);
 }
+
+/// `[value; N]` local arrays with element writes (ADBench's bundle
+/// adjustment writes small rotation and projection arrays this way).
+#[grad]
+fn small_arrays(x: &[f64], a: f64) -> f64 {
+    let mut p = [0.0; 3];
+    for i in 0..3 {
+        p[i] = x[i] * a;
+    }
+    let mut q = [a; 2];
+    q[1] *= p[2];
+    p[0] * p[1] + q[0] * q[1]
+}
+
+#[test]
+fn small_local_arrays() {
+    let x = [0.3, -0.7, 1.1];
+    let (v, (gx, ga)) = small_arrays_grad(&x, 0.8);
+    assert_eq!(v, small_arrays(&x, 0.8));
+    let mut flat = x.to_vec();
+    flat.push(0.8);
+    let mut g = gx.clone();
+    g.push(ga);
+    check("small_arrays", |p| small_arrays(&p[..3], p[3]), &flat, &g);
+}

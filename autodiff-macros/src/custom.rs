@@ -37,8 +37,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let cx = Ctxt::new();
-    let generated = signature::read(&cx, &func, &Args::default())
-        .map(|sig| generate(&func, &sig.all_floats(), &pullback));
+    let generated =
+        signature::read(&cx, &func, &Args::default()).map(|sig| generate(&func, &sig, &pullback));
     let errors = cx.into_compile_errors();
     quote! {
         #func

@@ -7,8 +7,7 @@
 //! can take the cotangents by position. The code of `f_grad` is also
 //! formatted into its rustdoc and a `*_GRAD_SOURCE` constant.
 
-use crate::activity::{self, Activity};
-use crate::ctxt::Ctxt;
+use crate::activity::Activity;
 use crate::forward::Forward;
 use crate::ir::{Function, LoopHead, Stmt, VarId};
 use crate::names::Names;
@@ -62,13 +61,14 @@ fn body(
             loop_reads: HashMap::new(),
             top_reads: Vec::new(),
             by_name: HashMap::new(),
+            upfront_len: 0,
             declared: HashSet::new(),
             seed: seed.clone(),
             ret_ty,
         };
         let lines = r.sweep();
         let mut read = HashSet::new();
-        for l in &lines {
+        for l in &lines[r.upfront_len..] {
             idents_in(l, &mut read);
         }
         let loop_reads = std::mem::take(&mut r.loop_reads);
@@ -111,6 +111,7 @@ fn body(
         loop_reads: HashMap::new(),
         top_reads: Vec::new(),
         by_name: HashMap::new(),
+        upfront_len: 0,
         declared: HashSet::new(),
         seed,
         ret_ty,
@@ -297,17 +298,7 @@ pub fn emit(
         #vis fn #pullback_name #generics (#(#params,)* #cot: #ret_ty) -> #grads_ty #where_clause
     };
 
-    let vjp = vjp(
-        func,
-        sig,
-        f,
-        &gnames,
-        &cot,
-        &placeholder,
-        &attrs,
-        &params,
-        &parts,
-    );
+    let vjp = vjp(func, sig, &cot, &placeholder, &attrs, &params, &parts);
 
     let wrt_list = diff
         .iter()
@@ -359,45 +350,25 @@ pub fn emit(
 }
 
 /// `f_vjp(args, cotangent) -> (one entry per parameter)`: what a
-/// `#[grad]` caller uses. Shares `f_grad`'s sweep unless `wrt(...)` narrowed
-/// it. Omitted when some float parameter cannot be differentiated (an
-/// operation without a rule lies on its path), so a caller that needs it
-/// fails to compile instead of getting a wrong value.
-#[allow(clippy::too_many_arguments)]
+/// `#[grad]` caller uses, taking the cotangents by position. It shares
+/// `f_grad`'s sweep: parameters `wrt(...)` leaves out, and constants, get
+/// `()` (a caller passing an active value there fails to compile).
 fn vjp(
     func: &ItemFn,
     sig: &Signature,
-    f: &Function,
-    names: &Names,
     cot: &Ident,
     placeholder: &Ident,
     attrs: &[&syn::Attribute],
     params: &[TokenStream],
     parts: &Parts,
-) -> Option<TokenStream> {
-    let all = sig.all_floats();
-    let narrowed = all.params.iter().zip(&sig.params).any(|(a, p)| {
-        !matches!(a.kind, ParamKind::Constant) && matches!(p.kind, ParamKind::Constant)
-    });
-    let own;
-    let parts = if narrowed {
-        let quiet = Ctxt::new();
-        let act = activity::analyze(&quiet, f, &all);
-        if quiet.into_compile_errors().is_some() {
-            return None;
-        }
-        own = body(f, &act, &all, names, placeholder, &sig.ret_ty);
-        &own
-    } else {
-        parts
-    };
+) -> TokenStream {
     let fname = &func.sig.ident;
     let vis = &func.vis;
     let generics = &func.sig.generics;
     let where_clause = &generics.where_clause;
     let ret_ty = &sig.ret_ty;
     let name = format_ident!("{}_vjp", fname);
-    let tys: Vec<TokenStream> = all
+    let tys: Vec<TokenStream> = sig
         .params
         .iter()
         .map(|p| match p.kind {
@@ -411,7 +382,7 @@ fn vjp(
         .map(|g| g.clone().unwrap_or_else(|| quote!(())))
         .collect();
     let code = seeded(&parts.code, placeholder, &cot.to_token_stream());
-    Some(quote! {
+    quote! {
         #(#attrs)*
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments, non_snake_case, clippy::all, clippy::pedantic)]
@@ -419,7 +390,7 @@ fn vjp(
             #code
             (#(#entries,)*)
         }
-    })
+    }
 }
 
 fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {

@@ -251,9 +251,13 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
                     quote!(#s..#e)
                 }
             }
-            Form::VecFill => {
+            Form::VecFill { array: false } => {
                 let (v, n) = (&a[0], &a[1]);
                 quote!(::std::vec![#v; #n])
+            }
+            Form::VecFill { array: true } => {
+                let (v, n) = (&a[0], &a[1]);
+                quote!([#v; #n])
             }
             Form::List { vec: false } => quote!([#(#a),*]),
             Form::List { vec: true } => quote!(::std::vec![#(#a),*]),

@@ -93,8 +93,8 @@ pub enum Form {
     Index,
     /// `a..b` / `a..=b` (either end may be absent: `Const` empty tokens)
     Range { inclusive: bool },
-    /// `vec![a; b]`
-    VecFill,
+    /// `vec![a; b]`, or `[a; b]` when `array`.
+    VecFill { array: bool },
     /// `[a, b, c]`, or `vec![a, b, c]` when `vec`.
     List { vec: bool },
 }

@@ -1808,6 +1808,17 @@ impl Lowerer<'_> {
                     "range",
                 )
             }
+            Expr::Repeat(r) => {
+                let v = self.lower_operand(&r.expr);
+                let n = self.lower_operand(&r.len);
+                let (v, n) = (v?, n?);
+                pending(
+                    Op::VecFill,
+                    Form::VecFill { array: true },
+                    vec![v, n],
+                    "array",
+                )
+            }
             Expr::Array(a) => {
                 let args = self.lower_args(&a.elems)?;
                 pending(Op::List, Form::List { vec: false }, args, "array")
@@ -1833,7 +1844,12 @@ impl Lowerer<'_> {
                         let v = self.lower_operand(&v);
                         let n = self.lower_operand(&n);
                         let (v, n) = (v?, n?);
-                        pending(Op::VecFill, Form::VecFill, vec![v, n], "`vec!`")
+                        pending(
+                            Op::VecFill,
+                            Form::VecFill { array: false },
+                            vec![v, n],
+                            "`vec!`",
+                        )
                     }
                     Err(_) => {
                         self.cx.error_spanned_by(

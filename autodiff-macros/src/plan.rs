@@ -389,8 +389,13 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 f.vars[ins.dest.0].ty.is_some() || ins.args.iter().any(|a| a.var().is_some());
             // Vectors are neither cheap to copy nor scoped like scalars
             // (their adjoints are declared up front).
+            // Re-reading an element of a vector written elsewhere would need
+            // every write to it taped: cheaper to tape the value read.
+            let reads_written_vector =
+                ins.op == Op::Index && ins.args[0].var().is_some_and(|v| stored[v.0]);
             let ok = once
                 && typed
+                && !reads_written_vector
                 && f.vars[ins.dest.0].kind != Kind::Vector
                 && cheap(ins)
                 && ins

@@ -66,6 +66,9 @@ pub struct Reverse<'a> {
     pub top_reads: Vec<HashSet<String>>,
     /// Variables by emitted name (built on first use).
     pub by_name: HashMap<String, VarId>,
+    /// How many of `sweep`'s lines are up-front adjoint declarations (they
+    /// read only vector lengths, which element writes do not change).
+    pub upfront_len: usize,
     /// `Local` adjoints that were declared (by their first contribution).
     pub declared: HashSet<VarId>,
     /// The output's cotangent.
@@ -93,6 +96,7 @@ impl Reverse<'_> {
         let lines = self.block(&self.f.body, seed);
         let body = self.render(lines);
         let mut out = self.upfront();
+        self.upfront_len = out.len();
         out.extend(body);
         out
     }

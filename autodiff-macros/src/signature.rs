@@ -43,24 +43,6 @@ pub struct Signature {
     pub ret_ty: Type,
 }
 
-impl Signature {
-    /// The same signature with every float parameter differentiable, as
-    /// callers need it whatever `wrt(...)` narrowed.
-    pub fn all_floats(&self) -> Signature {
-        let mut s = self.clone();
-        for p in &mut s.params {
-            if p.ident.is_some() {
-                if float_of(&p.ty).is_some() {
-                    p.kind = ParamKind::Scalar;
-                } else if float_vector(&p.ty).is_some() {
-                    p.kind = ParamKind::Vector;
-                }
-            }
-        }
-        s
-    }
-}
-
 pub fn float_of(ty: &Type) -> Option<Float> {
     match ty {
         Type::Path(p) if p.qself.is_none() => {

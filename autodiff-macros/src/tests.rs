@@ -50,6 +50,7 @@ fn backward(s: &mut Staged) -> String {
         loop_reads: HashMap::new(),
         top_reads: Vec::new(),
         by_name: HashMap::new(),
+        upfront_len: 0,
         declared: HashSet::new(),
         seed: quote!(1.0),
         ret_ty: &ret_ty,
