@@ -643,16 +643,22 @@ fn deep_and_long_functions_expand_quickly() {
     on_rustc_stack(deep_and_long);
 }
 
-fn deep_and_long() {
-    // 500 nested parentheses and calls.
+/// `x` wrapped `depth` times in alternating `(.. * c).sin()` and `(.. + y)`.
+fn deep_expr(depth: usize) -> proc_macro2::TokenStream {
     let mut e = quote!(x);
-    for k in 0..500 {
+    for k in 0..depth {
         e = if k % 2 == 0 {
             quote!((#e * 1.0001).sin())
         } else {
             quote!((#e + y))
         };
     }
+    e
+}
+
+fn deep_and_long() {
+    // 500 nested parentheses and calls.
+    let e = deep_expr(500);
     let (out, took) = expand_checked(quote!(), quote!(fn deep(x: f64, y: f64) -> f64 { #e }));
     assert!(!out.contains("compile_error"));
     assert!(took < Duration::from_secs(10), "deep: {took:?}");
@@ -683,14 +689,7 @@ fn deep_and_long() {
 fn very_deep_nesting_does_not_overflow() {
     // syn alone overflows rustc's 8 MiB stack near depth 800.
     on_rustc_stack(|| {
-        let mut e = quote!(x);
-        for k in 0..3000 {
-            e = if k % 2 == 0 {
-                quote!((#e * 1.0001).sin())
-            } else {
-                quote!((#e + y))
-            };
-        }
+        let e = deep_expr(3000);
         let (out, took) = expand_checked(quote!(), quote!(fn deep(x: f64, y: f64) -> f64 { #e }));
         assert!(!out.contains("compile_error"));
         eprintln!("3,000-deep expression expanded in {took:?} (debug build)");
