@@ -1,7 +1,7 @@
 //! The program generator. Self-contained (no dependencies) so that `build.rs`
 //! can include it with `#[path]` as well as the library exporting it.
 //!
-//! A program is built as a small AST ([`S`], [`E`], [`C`]) and printed twice:
+//! A program is built as a small AST (`S`, `E`, `C`) and printed twice:
 //! once as the `#[grad] fn pK` under test, once as `fn pK_kd`, the same body
 //! with every non-smooth site (comparison, `max`, `min`, `abs`, `relu`)
 //! instrumented to record its distance to the kink and its outcome in a
