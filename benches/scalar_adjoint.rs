@@ -57,9 +57,29 @@ fn poly(x: f64, a: f64, b: f64) -> f64 {
     p * x + a
 }
 
-/// The derivative a person writes: p' by Horner alongside p, and the
-/// coefficient gradients Σ x^k and Σ k x^k the same way.
+/// The flat adjoint of `poly` as written, by hand: the forward sweep keeps
+/// each Horner partial, the backward sweep runs the chain rule over them.
 fn poly_by_hand(x: f64, a: f64, b: f64) -> (f64, [f64; 3]) {
+    let mut p = [0.0; 20];
+    p[19] = a + 19.0 * b;
+    for k in (0..19).rev() {
+        p[k] = p[k + 1] * x + (a + k as f64 * b);
+    }
+    let (mut gx, mut ga, mut gb) = (0.0, 0.0, 0.0);
+    let mut gp = 1.0; // d out / d p[k]
+    for k in 0..19 {
+        gx += gp * p[k + 1];
+        ga += gp;
+        gb += gp * k as f64;
+        gp *= x;
+    }
+    (p[0], [gx, ga + gp, gb + gp * 19.0])
+}
+
+/// A fused formulation a person might write instead: p' by Horner alongside
+/// p, and the coefficient gradients Σ x^k and Σ k x^k the same way (a
+/// different algorithm, shown for reference).
+fn poly_by_hand_fused(x: f64, a: f64, b: f64) -> (f64, [f64; 3]) {
     let mut p = 0.0;
     let mut dp = 0.0;
     let mut sa = 0.0; // Σ x^k
@@ -124,8 +144,14 @@ fn benches(c: &mut Criterion) {
     let (_, h) = neuron_by_hand(2.0, -1.0, -3.0, -2.0, -3.0);
     assert!((g.0 - h[0]).abs() < 1e-12 && (g.4 - h[4]).abs() < 1e-12);
     let (_, g) = poly_grad(0.7, 0.3, -0.1);
-    let (_, h) = poly_by_hand(0.7, 0.3, -0.1);
-    assert!((g.0 - h[0]).abs() < 1e-9 && (g.1 - h[1]).abs() < 1e-9 && (g.2 - h[2]).abs() < 1e-9);
+    for (_, h) in [
+        poly_by_hand(0.7, 0.3, -0.1),
+        poly_by_hand_fused(0.7, 0.3, -0.1),
+    ] {
+        assert!(
+            (g.0 - h[0]).abs() < 1e-9 && (g.1 - h[1]).abs() < 1e-9 && (g.2 - h[2]).abs() < 1e-9
+        );
+    }
     let p = (0.0, 0.1, 1.1, -0.2, 0.4, 1.0);
     let (_, g) = energy_grad(p.0, p.1, p.2, p.3, p.4, p.5);
     let (_, h) = energy_by_hand(p.0, p.1, p.2, p.3, p.4, p.5);
@@ -145,6 +171,9 @@ fn benches(c: &mut Criterion) {
         || poly_grad(bb(0.7), bb(0.3), bb(-0.1)),
         || poly_by_hand(bb(0.7), bb(0.3), bb(-0.1)),
     );
+    c.bench_function("poly20/by_hand_fused", |bch| {
+        bch.iter(|| poly_by_hand_fused(bb(0.7), bb(0.3), bb(-0.1)))
+    });
     compare(
         c,
         "energy",

@@ -345,9 +345,18 @@ fn cheap(ins: &Instr) -> bool {
 /// by a cheap operation whose arguments are the loop index, values not
 /// written inside the loop, or earlier such values.
 fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<usize, Vec<Instr>> {
+    // The deepest loop level at which each vector is element-written.
+    let mut store_depth: HashMap<VarId, usize> = HashMap::new();
+    for (s, _, depth) in f.stmts() {
+        if let Stmt::Store(st) = s {
+            let d = store_depth.entry(st.vec).or_default();
+            *d = (*d).max(depth);
+        }
+    }
     let mut out = HashMap::new();
-    for (s, _, _) in f.stmts() {
+    for (s, _, loop_depth) in f.stmts() {
         let Stmt::Loop(l) = s else { continue };
+        let body_depth = loop_depth + 1;
         let mut inside = Vec::new();
         l.body.walk(&mut inside, 0);
         let mut written = HashSet::new();
@@ -389,10 +398,13 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 f.vars[ins.dest.0].ty.is_some() || ins.args.iter().any(|a| a.var().is_some());
             // Vectors are neither cheap to copy nor scoped like scalars
             // (their adjoints are declared up front).
-            // Re-reading an element of a vector written elsewhere would need
-            // every write to it taped: cheaper to tape the value read.
-            let reads_written_vector =
-                ins.op == Op::Index && ins.args[0].var().is_some_and(|v| stored[v.0]);
+            // Re-reading an element of a vector written elsewhere needs every
+            // write to it taped: worth it unless the writes run in a deeper
+            // loop than this read (then tape the value read instead).
+            let reads_written_vector = ins.op == Op::Index
+                && ins.args[0].var().is_some_and(|v| {
+                    stored[v.0] && store_depth.get(&v).is_some_and(|d| *d > body_depth)
+                });
             let ok = once
                 && typed
                 && !reads_written_vector
