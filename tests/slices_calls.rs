@@ -371,3 +371,25 @@ fn small_local_arrays() {
     g.push(ga);
     check("small_arrays", |p| small_arrays(&p[..3], p[3]), &flat, &g);
 }
+
+/// `x.iter().sum()`, the idiom for totals.
+#[grad]
+fn sums(x: &[f64], w: f64) -> f64 {
+    let s: f64 = x.iter().sum();
+    let mut y = x.to_vec();
+    y[0] *= w;
+    let t = y.iter().copied().sum::<f64>() * w;
+    s * t
+}
+
+#[test]
+fn iterator_sums() {
+    let x = [0.3, -0.7, 1.1];
+    let (v, (gx, gw)) = sums_grad(&x, 0.8);
+    assert_eq!(v, sums(&x, 0.8));
+    let mut flat = x.to_vec();
+    flat.push(0.8);
+    let mut g = gx.clone();
+    g.push(gw);
+    check("sums", |p| sums(&p[..3], p[3]), &flat, &g);
+}

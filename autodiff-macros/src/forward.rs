@@ -259,6 +259,10 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
                 let (v, n) = (&a[0], &a[1]);
                 quote!([#v; #n])
             }
+            Form::IterSum { turbofish } => {
+                let x = &a[0];
+                quote!(#x.iter().sum #turbofish ())
+            }
             Form::List { vec: false } => quote!([#(#a),*]),
             Form::List { vec: true } => quote!(::std::vec![#(#a),*]),
         }

@@ -97,6 +97,8 @@ pub enum Form {
     VecFill { array: bool },
     /// `[a, b, c]`, or `vec![a, b, c]` when `vec`.
     List { vec: bool },
+    /// `a.iter().sum::<T>()`
+    IterSum { turbofish: Option<TokenStream> },
 }
 
 /// What is known of an operation's derivative.
@@ -118,6 +120,8 @@ pub enum Op {
     VecFill,
     /// `[a, b, c]`: element `i`'s adjoint flows back to argument `i`.
     List,
+    /// `x.iter().sum()`: every element's adjoint gets the sum's.
+    Sum,
 }
 
 #[derive(Clone, Debug)]

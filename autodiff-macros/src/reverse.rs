@@ -484,6 +484,15 @@ impl Reverse<'_> {
                     })
                 })
                 .collect(),
+            Op::Sum => match active(&ins.args[0]) {
+                Some(v) => {
+                    let gx = self.grad(v);
+                    vec![Line::Raw(
+                        quote!(::autodiff::__rt::add_to_all(&mut #gx, #g);),
+                    )]
+                }
+                None => Vec::new(),
+            },
             Op::Call => {
                 let Form::Call(path) = &ins.form else {
                     return Vec::new();

@@ -76,3 +76,11 @@ pub fn accumulate<T: Real>(dst: &mut [T], src: &[T]) {
 pub fn sum<T: Real>(v: &[T]) -> T {
     v.iter().fold(T::ZERO, |a, &b| a + b)
 }
+
+/// `v[i] += g` for every element: what flows back to `x` from `x.iter().sum()`.
+#[inline]
+pub fn add_to_all<T: Real>(v: &mut [T], g: T) {
+    for e in v {
+        *e += g;
+    }
+}

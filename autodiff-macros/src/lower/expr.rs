@@ -4,6 +4,25 @@
 use super::*;
 
 impl Lowerer<'_> {
+    /// The vector `x` in `x.iter()` / `x.into_iter()` (`.copied()`, `.cloned()`).
+    pub(super) fn summed_vector(&self, e: &Expr) -> Option<VarId> {
+        match e {
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ["iter", "into_iter", "copied", "cloned"]
+                        .contains(&m.method.to_string().as_str()) =>
+            {
+                if let Expr::Path(p) = &*m.receiver {
+                    let id = p.path.get_ident()?;
+                    let v = self.lookup(&id.to_string())?.var?;
+                    return (self.vars[v.0].kind == Kind::Vector).then_some(v);
+                }
+                self.summed_vector(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn lower_value(&mut self, e: &Expr) -> Option<Value> {
         // Only an operation without a rule can be reported later, so only it
         // keeps its source (copying every subexpression would be quadratic).
@@ -111,6 +130,22 @@ impl Lowerer<'_> {
                     Form::Infix(b.op.to_token_stream()),
                     vec![l, r],
                     "operator",
+                )
+            }
+            // `x.iter().sum()` of a float vector.
+            Expr::MethodCall(m)
+                if m.method == "sum"
+                    && m.args.is_empty()
+                    && self.summed_vector(&m.receiver).is_some() =>
+            {
+                let v = self.summed_vector(&m.receiver).expect("checked");
+                pending(
+                    Op::Sum,
+                    Form::IterSum {
+                        turbofish: m.turbofish.as_ref().map(|t| t.to_token_stream()),
+                    },
+                    vec![Operand::Var(v)],
+                    "sum",
                 )
             }
             Expr::MethodCall(m) => {

@@ -771,7 +771,7 @@ impl Lowerer<'_> {
                 }
             }
             Op::VecFill | Op::List => Kind::Vector,
-            Op::Call => Kind::Scalar,
+            Op::Call | Op::Sum => Kind::Scalar,
             Op::NonDiff => Kind::Other,
             Op::Prim(Prim::Copy) => kinds.first().copied().unwrap_or(Kind::Scalar),
             Op::Prim(Prim::CastFloat) => Kind::Scalar,
