@@ -671,8 +671,24 @@ impl Gen<'_> {
                     let vs = self.vectors();
                     if !vs.is_empty() {
                         let v = self.rng.pick(&vs).clone();
+                        // Now and then the whole vector's sum (at most 6
+                        // elements) rather than one element.
+                        if self.rng.chance(0.25) {
+                            return (
+                                E::Atom(format!("{}.iter().sum::<f64>()", v.name)),
+                                6.0 * v.bound,
+                            );
+                        }
                         let i = self.index();
                         return (E::Atom(format!("{}[{i}]", v.name)), v.bound);
+                    }
+                    if let Some(x) = self.slice.clone() {
+                        if self.rng.chance(0.25) {
+                            return (
+                                E::Atom(format!("{x}.iter().sum::<f64>()")),
+                                6.0 * SLICE_DOMAIN.1,
+                            );
+                        }
                     }
                 }
                 10 => {
