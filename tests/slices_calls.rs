@@ -393,3 +393,41 @@ fn iterator_sums() {
     g.push(gw);
     check("sums", |p| sums(&p[..3], p[3]), &flat, &g);
 }
+
+/// A carried integer index (`li += 1`, ADBench's `Qtimesx`): undone in the
+/// reverse sweep (`li = li - 1`) rather than taped; `lj -= 1` likewise.
+#[grad(wrt(l, x))]
+fn triangular(l: &[f64], x: &[f64], d: usize) -> f64 {
+    let mut y = x.to_vec();
+    let mut li = 0;
+    let mut lj = l.len();
+    for i in 0..d {
+        for j in i + 1..d {
+            y[j] += l[li] * x[i] - 0.1 * l[lj - 1];
+            li += 1;
+            lj -= 1;
+        }
+    }
+    let mut s = 0.0;
+    for v in &y {
+        s += v * v;
+    }
+    s
+}
+
+#[test]
+fn carried_integer_indices() {
+    let d = 4;
+    let l = pts(d * (d - 1) / 2, 21);
+    let x = pts(d, 22);
+    let (v, (gl, gx)) = triangular_grad(&l, &x, d);
+    assert_eq!(v, triangular(&l, &x, d));
+    let n = l.len();
+    let flat: Vec<f64> = [&l[..], &x[..]].concat();
+    let g: Vec<f64> = [&gl[..], &gx[..]].concat();
+    check("triangular", |p| triangular(&p[..n], &p[n..], d), &flat, &g);
+    assert!(
+        !TRIANGULAR_GRAD_SOURCE.contains("tape_li"),
+        "{TRIANGULAR_GRAD_SOURCE}"
+    );
+}

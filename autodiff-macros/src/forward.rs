@@ -4,7 +4,9 @@
 //! iteration counts.
 
 use crate::activity::Activity;
-use crate::ir::{Block, Form, Function, Instr, IterSpec, LoopHead, Stmt, StoreMode, VarId};
+use crate::ir::{
+    Block, Form, Function, Instr, IterSpec, LoopHead, Operand, Stmt, StoreMode, VarId,
+};
 use crate::plan::Plan;
 use crate::reverse::operand_tokens;
 use proc_macro2::{Ident, TokenStream};
@@ -198,8 +200,10 @@ impl Forward<'_> {
         let mut out = Vec::new();
         let hoisted = self.plan.hoisted(f, self.act, d);
         let in_place = ins.decl && !hoisted && !var.internal;
+        let undone = matches!((&ins.form, &ins.args[..]), (Form::Copy, [Operand::Var(w)]) if self.plan.invertible.contains_key(&(d, *w)));
         if self.plan.taped(d)
             && !in_place
+            && !undone
             && self.plan.around_loop(d, &self.chain.borrow()).is_none()
         {
             out.push(self.push_old(d));

@@ -13,6 +13,7 @@
 use crate::activity::Activity;
 use crate::ir::{Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, VarId};
 use crate::rules::Prim;
+use proc_macro2::TokenStream;
 use std::collections::HashMap;
 use std::collections::HashSet;
 
@@ -56,6 +57,9 @@ pub struct Plan {
     pub pushed: HashSet<VarId>,
     /// Vectors whose elements are pushed before element writes.
     pub elem_pushed: HashSet<VarId>,
+    /// Integer updates `v = w` right after `w = v + c` (or `- c`), by
+    /// `(v, w)`: undone exactly in reverse (`v = v - c`) instead of taped.
+    pub invertible: HashMap<(VarId, VarId), TokenStream>,
 }
 
 impl Plan {
@@ -177,6 +181,7 @@ impl Plan {
             around: HashMap::new(),
             pushed: HashSet::new(),
             elem_pushed: HashSet::new(),
+            invertible: invertible_updates(f),
         }
     }
 
@@ -261,9 +266,12 @@ impl Plan {
             .collect();
         let mut pushed = HashSet::new();
         let mut elem_pushed = HashSet::new();
-        for (v, decl, chain, elem_site) in sites {
+        for (v, decl, chain, elem_site, src) in sites {
             let in_place = decl && !self.hoisted(f, act, v);
-            if !self.taped(v) || in_place {
+            if !self.taped(v)
+                || in_place
+                || src.is_some_and(|w| self.invertible.contains_key(&(v, w)))
+            {
                 continue;
             }
             if elem_site {
@@ -455,21 +463,27 @@ fn collect_chains(
 /// An assignment: the variable, whether it is the user's `let`, the loops
 /// around it, and whether it is an element write (which pushes an element,
 /// not the value).
-type Site = (VarId, bool, Vec<VarId>, bool);
+type Site = (VarId, bool, Vec<VarId>, bool, Option<VarId>);
 
 /// Every assignment.
 fn assign_sites(b: &crate::ir::Block, chain: &mut Vec<VarId>, out: &mut Vec<Site>) {
     for s in &b.stmts {
         match s {
-            Stmt::Assign(i) => out.push((i.dest, i.decl, chain.clone(), false)),
+            Stmt::Assign(i) => {
+                let src = match (&i.form, &i.args[..]) {
+                    (Form::Copy, [Operand::Var(w)]) => Some(*w),
+                    _ => None,
+                };
+                out.push((i.dest, i.decl, chain.clone(), false, src));
+            }
             // Element writes push per write, whatever loop they are in.
-            Stmt::Store(st) => out.push((st.vec, false, Vec::new(), true)),
+            Stmt::Store(st) => out.push((st.vec, false, Vec::new(), true, None)),
             Stmt::If(i) => {
                 assign_sites(&i.then_block, chain, out);
                 assign_sites(&i.else_block, chain, out);
             }
             Stmt::Loop(l) => {
-                out.push((l.counter, false, chain.clone(), false));
+                out.push((l.counter, false, chain.clone(), false, None));
                 chain.push(l.counter);
                 assign_sites(&l.body, chain, out);
                 chain.pop();
@@ -477,4 +491,49 @@ fn assign_sites(b: &crate::ir::Block, chain: &mut Vec<VarId>, out: &mut Vec<Site
             _ => {}
         }
     }
+}
+
+/// Integer counters updated in place (`i += 1` lowers to `i_1 = i + 1;
+/// i = i_1;`): the old value is recovered exactly by the inverse operation,
+/// so the reverse sweep needs no tape for it.
+fn invertible_updates(f: &Function) -> HashMap<(VarId, VarId), TokenStream> {
+    let mut out = HashMap::new();
+    let mut blocks = vec![&f.body];
+    while let Some(b) = blocks.pop() {
+        for pair in b.stmts.windows(2) {
+            let (Stmt::Assign(def), Stmt::Assign(copy)) = (&pair[0], &pair[1]) else {
+                continue;
+            };
+            let v = copy.dest;
+            let inverse = match def.op {
+                Op::Prim(Prim::Add) => quote::quote!(-),
+                Op::Prim(Prim::Sub) => quote::quote!(+),
+                _ => continue,
+            };
+            let is_update = matches!(copy.form, Form::Copy)
+                && matches!(copy.args[..], [Operand::Var(w)] if w == def.dest)
+                && matches!(def.form, Form::Infix(_))
+                && matches!(&def.args[..], [Operand::Var(a), Operand::Const(c)] if *a == v && c.int.is_some())
+                && f.vars[v.0].kind == Kind::Other;
+            if is_update {
+                let Operand::Const(c) = &def.args[1] else {
+                    continue;
+                };
+                let x = &f.vars[v.0].ident;
+                let c = &c.tokens;
+                out.insert((v, def.dest), quote::quote!(#x = #x #inverse #c;));
+            }
+        }
+        for s in &b.stmts {
+            match s {
+                Stmt::If(i) => {
+                    blocks.push(&i.then_block);
+                    blocks.push(&i.else_block);
+                }
+                Stmt::Loop(l) => blocks.push(&l.body),
+                _ => {}
+            }
+        }
+    }
+    out
 }

@@ -251,9 +251,17 @@ impl Reverse<'_> {
                         && self.pushes_at(d, ins.decl)
                         && self.plan.around_loop(d, &self.chain).is_none()
                     {
-                        let x = self.ident(d).clone();
-                        let tape = &self.tapes[&d];
-                        lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
+                        let undo = match (&ins.form, &ins.args[..]) {
+                            (Form::Copy, [Operand::Var(w)]) => self.plan.invertible.get(&(d, *w)),
+                            _ => None,
+                        };
+                        if let Some(undo) = undo {
+                            lines.push(Line::Raw(undo.clone()));
+                        } else {
+                            let x = self.ident(d).clone();
+                            let tape = &self.tapes[&d];
+                            lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
+                        }
                     }
                 }
                 Stmt::Store(st) => {
