@@ -13,21 +13,9 @@
 
 use autodiff_adbench::ba::{ba_jacobian, ba_objective};
 use autodiff_adbench::instances::BaInstance;
+use autodiff_adbench::support::time;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-fn time<R>(budget: Duration, mut f: impl FnMut() -> R) -> f64 {
-    let start = Instant::now();
-    let mut best = f64::INFINITY;
-    let mut runs = 0;
-    while runs < 3 || start.elapsed() < budget {
-        let t = Instant::now();
-        black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-        runs += 1;
-    }
-    best
-}
+use std::time::Duration;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");

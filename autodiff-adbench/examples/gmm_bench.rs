@@ -16,21 +16,9 @@ use autodiff_adbench::gmm::{
 };
 use autodiff_adbench::hand::gmm_objective_grad_hand;
 use autodiff_adbench::instances::{GmmInstance, GMM_D, GMM_K};
+use autodiff_adbench::support::time;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-fn time<R>(budget: Duration, mut f: impl FnMut() -> R) -> f64 {
-    let start = Instant::now();
-    let mut best = f64::INFINITY;
-    let mut runs = 0;
-    while runs < 3 || start.elapsed() < budget {
-        let t = Instant::now();
-        black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-        runs += 1;
-    }
-    best
-}
+use std::time::Duration;
 
 fn fmt(s: f64) -> String {
     if s < 1e-3 {

@@ -6,3 +6,4 @@ pub mod ba;
 pub mod gmm;
 pub mod hand;
 pub mod instances;
+pub mod support;

@@ -3,22 +3,7 @@
 
 use autodiff_adbench::ba::{ba_jacobian, ba_objective, reproj_err};
 use autodiff_adbench::instances::{BaInstance, BA_NCAMPARAMS};
-
-fn fd(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
-    let h = 1e-3;
-    let mut q = p.to_vec();
-    (0..p.len())
-        .map(|i| {
-            let mut at = |t: f64| {
-                q[i] = p[i] + t;
-                let v = f(&q);
-                q[i] = p[i];
-                v
-            };
-            (-at(2.0 * h) + 8.0 * at(h) - 8.0 * at(-h) + at(-2.0 * h)) / (12.0 * h)
-        })
-        .collect()
-}
+use autodiff_adbench::support::fd;
 
 fn check_jacobian(b: &BaInstance) {
     let j = ba_jacobian(b);

@@ -6,24 +6,7 @@ use autodiff_adbench::gmm::{
 };
 use autodiff_adbench::hand::gmm_objective_grad_hand;
 use autodiff_adbench::instances::GmmInstance;
-
-/// Fourth-order central differences, `h = 1e-3`: truncation ≈ h⁴ f⁽⁵⁾/30,
-/// rounding ≈ ε|f|/h, both far below 1e-8 of the gradient here.
-fn fd(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
-    let h = 1e-3;
-    let mut q = p.to_vec();
-    (0..p.len())
-        .map(|i| {
-            let mut at = |t: f64| {
-                q[i] = p[i] + t;
-                let v = f(&q);
-                q[i] = p[i];
-                v
-            };
-            (-at(2.0 * h) + 8.0 * at(h) - 8.0 * at(-h) + at(-2.0 * h)) / (12.0 * h)
-        })
-        .collect()
-}
+use autodiff_adbench::support::fd;
 
 /// Relative agreement, with a floor of 1e-3 of the largest component (so
 /// that components that are zero up to rounding do not fail a relative test).
