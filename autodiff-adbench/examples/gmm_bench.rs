@@ -61,111 +61,48 @@ fn main() {
     let mut worst_rw = (0.0f64, 0.0f64);
     for (d, k, n) in sizes {
         let g = GmmInstance::load_or_generate(&dir, d, k, n);
-        let args = (&g.alphas[..], &g.means[..], &g.icf[..], &g.x[..]);
+        // One instance, fed to each of the five functions alike.
+        macro_rules! on_instance {
+            ($f:path) => {
+                $f(
+                    d,
+                    k,
+                    n,
+                    black_box(&g.alphas[..]),
+                    &g.means,
+                    &g.icf,
+                    &g.x,
+                    g.gamma,
+                    g.m,
+                )
+            };
+        }
         // Agreement first.
-        let f = gmm_objective(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
-        let (fg, (ga, gm, gq)) =
-            gmm_objective_grad(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
-        let (fh, (ha, hm, hq)) =
-            gmm_objective_grad_hand(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        let f = on_instance!(gmm_objective);
+        let (fg, (ga, gm, gq)) = on_instance!(gmm_objective_grad);
+        let (fh, (ha, hm, hq)) = on_instance!(gmm_objective_grad_hand);
         assert_eq!(f.to_bits(), fg.to_bits());
         assert!((f - fh).abs() <= 1e-10 * f.abs(), "{f} vs {fh}");
-        let scale = ha
-            .iter()
-            .chain(&hm)
-            .chain(&hq)
-            .fold(0.0f64, |m, v| m.max(v.abs()));
-        for (a, b) in ga
-            .iter()
-            .chain(&gm)
-            .chain(&gq)
-            .zip(ha.iter().chain(&hm).chain(&hq))
-        {
-            assert!(
-                (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
-                "{a} vs {b}"
-            );
-        }
-
-        let t_obj = time(budget, || {
-            gmm_objective(
-                d,
-                k,
-                n,
-                black_box(args.0),
-                args.1,
-                args.2,
-                args.3,
-                g.gamma,
-                g.m,
-            )
-        });
-        let t_grad = time(budget, || {
-            gmm_objective_grad(
-                d,
-                k,
-                n,
-                black_box(args.0),
-                args.1,
-                args.2,
-                args.3,
-                g.gamma,
-                g.m,
-            )
-        });
-        let t_hand = time(budget, || {
-            gmm_objective_grad_hand(
-                d,
-                k,
-                n,
-                black_box(args.0),
-                args.1,
-                args.2,
-                args.3,
-                g.gamma,
-                g.m,
-            )
-        });
-        let (fr, (ra, rm, rq)) =
-            gmm_objective_rowwise_grad(d, k, n, args.0, args.1, args.2, args.3, g.gamma, g.m);
+        let hand: Vec<f64> = ha.iter().chain(&hm).chain(&hq).copied().collect();
+        let scale = hand.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let agrees = |ours: Vec<f64>| {
+            for (a, b) in ours.iter().zip(&hand) {
+                assert!(
+                    (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
+                    "{a} vs {b}"
+                );
+            }
+        };
+        agrees([ga, gm, gq].concat());
+        let (fr, (ra, rm, rq)) = on_instance!(gmm_objective_rowwise_grad);
         assert!((f - fr).abs() <= 1e-10 * f.abs(), "{f} vs {fr}");
-        for (a, b) in ra
-            .iter()
-            .chain(&rm)
-            .chain(&rq)
-            .zip(ha.iter().chain(&hm).chain(&hq))
-        {
-            assert!(
-                (a - b).abs() <= 1e-8 * b.abs().max(1e-6 * scale),
-                "{a} vs {b}"
-            );
-        }
-        let t_robj = time(budget, || {
-            gmm_objective_rowwise(
-                d,
-                k,
-                n,
-                black_box(args.0),
-                args.1,
-                args.2,
-                args.3,
-                g.gamma,
-                g.m,
-            )
-        });
-        let t_rgrad = time(budget, || {
-            gmm_objective_rowwise_grad(
-                d,
-                k,
-                n,
-                black_box(args.0),
-                args.1,
-                args.2,
-                args.3,
-                g.gamma,
-                g.m,
-            )
-        });
+        agrees([ra, rm, rq].concat());
+
+        let t_obj = time(budget, || on_instance!(gmm_objective));
+        let t_grad = time(budget, || on_instance!(gmm_objective_grad));
+        let t_hand = time(budget, || on_instance!(gmm_objective_grad_hand));
+        let t_robj = time(budget, || on_instance!(gmm_objective_rowwise));
+        let t_rgrad = time(budget, || on_instance!(gmm_objective_rowwise_grad));
         tsv += &format!(
             "{d}\t{k}\t{n}\t{f:e}\t{t_obj:e}\t{t_grad:e}\t{t_hand:e}\t{t_robj:e}\t{t_rgrad:e}\n"
         );
