@@ -298,7 +298,24 @@ pub fn emit(
         #vis fn #pullback_name #generics (#(#params,)* #cot: #ret_ty) -> #grads_ty #where_clause
     };
 
-    let vjp = vjp(func, sig, &cot, &placeholder, &attrs, &params, &parts);
+    // f_vjp: what a `#[grad]` caller uses, taking the cotangents by
+    // position: one entry per parameter, `()` for constants and for
+    // parameters `wrt(...)` leaves out (a caller passing an active value
+    // there fails to compile). The same code as the pullback.
+    let vjp_name = format_ident!("{}_vjp", fname);
+    let vjp_tys: Vec<TokenStream> = sig
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ParamKind::Constant => quote!(()),
+            _ => grad_type(p).to_token_stream(),
+        })
+        .collect();
+    let vjp_entries: Vec<TokenStream> = parts
+        .grads
+        .iter()
+        .map(|g| g.clone().unwrap_or_else(|| quote!(())))
+        .collect();
 
     let wrt_list = diff
         .iter()
@@ -338,7 +355,13 @@ pub fn emit(
         #allow
         #pull_sig { #pull_body }
 
-        #vjp
+        #(#attrs)*
+        #[doc(hidden)]
+        #allow
+        #vis fn #vjp_name #generics (#(#params,)* #cot: #ret_ty) -> (#(#vjp_tys,)*) #where_clause {
+            #pull_code
+            (#(#vjp_entries,)*)
+        }
 
         #(#attrs)*
         #[doc = #const_doc]
@@ -346,50 +369,6 @@ pub fn emit(
         #vis const #const_name: &str = #grad_source;
 
         #use_original
-    }
-}
-
-/// `f_vjp(args, cotangent) -> (one entry per parameter)`: what a
-/// `#[grad]` caller uses, taking the cotangents by position. It shares
-/// `f_grad`'s sweep: parameters `wrt(...)` leaves out, and constants, get
-/// `()` (a caller passing an active value there fails to compile).
-fn vjp(
-    func: &ItemFn,
-    sig: &Signature,
-    cot: &Ident,
-    placeholder: &Ident,
-    attrs: &[&syn::Attribute],
-    params: &[TokenStream],
-    parts: &Parts,
-) -> TokenStream {
-    let fname = &func.sig.ident;
-    let vis = &func.vis;
-    let generics = &func.sig.generics;
-    let where_clause = &generics.where_clause;
-    let ret_ty = &sig.ret_ty;
-    let name = format_ident!("{}_vjp", fname);
-    let tys: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| match p.kind {
-            ParamKind::Constant => quote!(()),
-            _ => grad_type(p).to_token_stream(),
-        })
-        .collect();
-    let entries: Vec<TokenStream> = parts
-        .grads
-        .iter()
-        .map(|g| g.clone().unwrap_or_else(|| quote!(())))
-        .collect();
-    let code = seeded(&parts.code, placeholder, &cot.to_token_stream());
-    quote! {
-        #(#attrs)*
-        #[doc(hidden)]
-        #[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments, non_snake_case, clippy::all, clippy::pedantic)]
-        #vis fn #name #generics (#(#params,)* #cot: #ret_ty) -> (#(#tys,)*) #where_clause {
-            #code
-            (#(#entries,)*)
-        }
     }
 }
 
