@@ -4,22 +4,15 @@
 
 use autodiff::check::GradCheck;
 
-/// SplitMix64: deterministic points, no dependency.
-pub struct Rng(u64);
+/// Deterministic points: the runtime's SplitMix64 generator.
+pub struct Rng(autodiff::runtime::tensor::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(autodiff::runtime::tensor::Rng::new(seed))
     }
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+        lo + (hi - lo) * self.0.next_f64()
     }
 }
 
