@@ -12,7 +12,7 @@ use crate::forward::Forward;
 use crate::ir::{Function, LoopHead, Stmt, VarId};
 use crate::names::Names;
 use crate::plan::{AdjCat, Plan};
-use crate::reverse::{idents_in, operand_tokens, Reverse};
+use crate::reverse::{idents_in, operand_tokens, Reverse, Tapes};
 use crate::signature::{grad_type, ParamKind, Signature};
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
@@ -48,24 +48,16 @@ fn body(
     loop {
         let mut scratch = names.clone();
         let scratch_tapes = tapes_of(f, &plan, &mut scratch);
-        let mut r = Reverse {
+        let mut r = Reverse::new(
             f,
             act,
-            plan: &plan,
-            names: &mut scratch,
-            grads: HashMap::new(),
-            tapes: &scratch_tapes.0,
-            elem_tapes: &scratch_tapes.1,
-            restores: !first,
-            chain: Vec::new(),
-            loop_reads: HashMap::new(),
-            top_reads: Vec::new(),
-            by_name: HashMap::new(),
-            upfront_len: 0,
-            declared: HashSet::new(),
-            seed: seed.clone(),
+            &plan,
+            &mut scratch,
+            &scratch_tapes,
+            seed.clone(),
             ret_ty,
-        };
+        );
+        r.restores = !first;
         let lines = r.sweep();
         let mut read = HashSet::new();
         for l in &lines[r.upfront_len..] {
@@ -87,35 +79,19 @@ fn body(
         first = false;
     }
     let mut names = names.clone();
-    let (tapes, elem_tapes) = tapes_of(f, &plan, &mut names);
+    let tapes = tapes_of(f, &plan, &mut names);
     let fwd = Forward {
         f,
         act,
         plan: &plan,
-        tapes: &tapes,
-        elem_tapes: &elem_tapes,
+        tapes: &tapes.0,
+        elem_tapes: &tapes.1,
         chain: Default::default(),
     };
     let prelude = fwd.prelude();
     let forward = fwd.block(&f.body);
-    let mut r = Reverse {
-        f,
-        act,
-        plan: &plan,
-        names: &mut names,
-        grads: HashMap::new(),
-        tapes: &tapes,
-        elem_tapes: &elem_tapes,
-        restores: true,
-        chain: Vec::new(),
-        loop_reads: HashMap::new(),
-        top_reads: Vec::new(),
-        by_name: HashMap::new(),
-        upfront_len: 0,
-        declared: HashSet::new(),
-        seed,
-        ret_ty,
-    };
+    let mut r = Reverse::new(f, act, &plan, &mut names, &tapes, seed, ret_ty);
+    r.restores = true;
     let backward = r.sweep();
     // The backward pass pops overwritten values back; keep the output first.
     let mut value = operand_tokens(f, &f.ret);
@@ -149,11 +125,7 @@ fn body(
 
 /// Tapes (whole values, and the elements of element-written vectors) of
 /// everything the plan pushes.
-fn tapes_of(
-    f: &Function,
-    plan: &Plan,
-    names: &mut Names,
-) -> (HashMap<VarId, Ident>, HashMap<VarId, Ident>) {
+fn tapes_of(f: &Function, plan: &Plan, names: &mut Names) -> Tapes {
     let loop_vars: HashSet<VarId> = f
         .stmts()
         .into_iter()

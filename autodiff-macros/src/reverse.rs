@@ -76,6 +76,41 @@ pub struct Reverse<'a> {
     pub ret_ty: &'a syn::Type,
 }
 
+/// A variable's tape, and a vector's tape of overwritten elements.
+pub type Tapes = (HashMap<VarId, Ident>, HashMap<VarId, Ident>);
+
+impl<'a> Reverse<'a> {
+    /// A sweep with no pops (set `restores` to emit them).
+    pub fn new(
+        f: &'a Function,
+        act: &'a Activity,
+        plan: &'a Plan,
+        names: &'a mut Names,
+        tapes: &'a Tapes,
+        seed: TokenStream,
+        ret_ty: &'a syn::Type,
+    ) -> Self {
+        Reverse {
+            f,
+            act,
+            plan,
+            names,
+            grads: HashMap::new(),
+            tapes: &tapes.0,
+            elem_tapes: &tapes.1,
+            restores: false,
+            chain: Vec::new(),
+            loop_reads: HashMap::new(),
+            top_reads: Vec::new(),
+            by_name: HashMap::new(),
+            upfront_len: 0,
+            declared: HashSet::new(),
+            seed,
+            ret_ty,
+        }
+    }
+}
+
 impl Reverse<'_> {
     pub fn grad(&mut self, v: VarId) -> Ident {
         let f = self.f;

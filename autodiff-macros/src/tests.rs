@@ -7,7 +7,7 @@ use crate::{
     signature,
 };
 use quote::{quote, ToTokens};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 struct Staged {
     ir: crate::ir::Function,
@@ -35,26 +35,17 @@ fn stage(func: syn::ItemFn, attr_tokens: proc_macro2::TokenStream) -> Result<Sta
 /// The backward section's code, as one string.
 fn backward(s: &mut Staged) -> String {
     let plan = Plan::new(&s.ir, &s.act);
-    let tapes = HashMap::new();
+    let tapes = (HashMap::new(), HashMap::new());
     let ret_ty: syn::Type = syn::parse_quote!(f64);
-    let mut r = Reverse {
-        f: &s.ir,
-        act: &s.act,
-        plan: &plan,
-        names: &mut s.names,
-        grads: HashMap::new(),
-        tapes: &tapes,
-        elem_tapes: &tapes,
-        restores: false,
-        chain: Vec::new(),
-        loop_reads: HashMap::new(),
-        top_reads: Vec::new(),
-        by_name: HashMap::new(),
-        upfront_len: 0,
-        declared: HashSet::new(),
-        seed: quote!(1.0),
-        ret_ty: &ret_ty,
-    };
+    let mut r = Reverse::new(
+        &s.ir,
+        &s.act,
+        &plan,
+        &mut s.names,
+        &tapes,
+        quote!(1.0),
+        &ret_ty,
+    );
     r.sweep()
         .iter()
         .map(|t| t.to_string())
