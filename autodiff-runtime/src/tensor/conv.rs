@@ -12,6 +12,8 @@
 //! weight gradients are summed per slice and then in slice order, so results do
 //! not depend on scheduling.
 
+use rayon::prelude::*;
+
 use super::buffer::fill_images;
 use super::matmul::{sgemm, Mat};
 use super::threads::parallel;
@@ -330,8 +332,157 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, params: Conv2dParam
     Tensor::from_vec(out, &[g.n, g.o, g.oh, g.ow])
 }
 
+/// Validates the pullback's operands; shared so the joint and per-argument
+/// pullbacks reject exactly the same inputs with the same messages.
+fn pullback_geom(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    params: Conv2dParams,
+    grad_y: &Tensor,
+) -> Geom {
+    let g = Geom::new(op, x, w, bias, params);
+    let expected = [g.n, g.o, g.oh, g.ow];
+    assert!(
+        grad_y.shape == expected,
+        "{op}: input {:?}, weight {:?}: grad_y has shape {:?}, expected {expected:?}",
+        x.shape,
+        w.shape,
+        grad_y.shape
+    );
+    g
+}
+
+/// Batch slices and GEMM threads for `threads` workers: several threads take one
+/// slice of the batch each with single-threaded GEMMs; one thread (or one image)
+/// hands all threads to GEMM.
+fn split_work(g: &Geom, threads: usize) -> (usize, usize) {
+    if threads > 1 && g.n > 1 {
+        (threads, 1)
+    } else {
+        (1, threads)
+    }
+}
+
+/// `db[o] = Σ dY[n, o, :, :]`, accumulated in f64 because it sums N·OH·OW terms.
+fn grad_bias(g: &Geom, grad_y: &Tensor) -> Tensor {
+    let (pix, out_img) = (g.pix(), g.out_img());
+    let mut db = vec![0f64; g.o];
+    for img in grad_y.data.chunks(out_img.max(1)) {
+        for (d, plane) in db.iter_mut().zip(img.chunks(pix.max(1))) {
+            *d += plane.iter().map(|&v| v as f64).sum::<f64>();
+        }
+    }
+    Tensor::from_vec(db.into_iter().map(|v| v as f32).collect(), &[g.o])
+}
+
+/// `dX = col2im(Wᵀ · dY)` per image and group. Needs no im2col of `x`.
+fn grad_input(g: &Geom, x: &Tensor, w: &Tensor, grad_y: &Tensor) -> Tensor {
+    if grad_y.data.is_empty() {
+        // No outputs (N = 0 or O = 0): nothing flows back.
+        return Tensor::zeros(&x.shape);
+    }
+    let (k, pix, og, cg) = (g.k(), g.pix(), g.og(), g.cg());
+    let (in_img, out_img) = (g.in_img(), g.out_img());
+    let image = |dcol: &mut Vec<f32>, ni: usize, dxi: &mut [f32], t: usize| {
+        dcol.resize(k * pix, 0.0);
+        let gyi = &grad_y.data[ni * out_img..(ni + 1) * out_img];
+        for gi in 0..g.groups {
+            let gy = &gyi[gi * og * pix..(gi + 1) * og * pix];
+            let wg = &w.data[gi * og * k..(gi + 1) * og * k];
+            // dcol = W_gᵀ [k, og] · dY_g [og, pix]
+            sgemm(
+                (k, og, pix),
+                Mat::transposed(wg, k),
+                Mat::rows(gy, pix),
+                dcol,
+                false,
+                t,
+            );
+            col2im(g, dcol, &mut dxi[gi * cg * g.h * g.w..]);
+        }
+    };
+    let (dx, _) = parallel(|threads| {
+        let (slices, gemm_threads) = split_work(g, threads);
+        fill_images(g.n, in_img, slices, None, Vec::new, |dcol, ni, dxi| {
+            image(dcol, ni, dxi, gemm_threads)
+        })
+    });
+    Tensor::from_vec(dx, &x.shape)
+}
+
+/// `dW = Σ_images dY · colᵀ`, one im2col per image and group. Each batch slice
+/// sums into its own partial, and partials are added in slice order, so the
+/// result does not depend on scheduling.
+fn grad_weight(g: &Geom, x: &Tensor, w: &Tensor, grad_y: &Tensor) -> Tensor {
+    let wlen = w.numel();
+    if grad_y.data.is_empty() {
+        return Tensor::zeros(&w.shape);
+    }
+    let (k, pix, og, cg) = (g.k(), g.pix(), g.og(), g.cg());
+    let (in_img, out_img) = (g.in_img(), g.out_img());
+    /// Per-worker state: the unrolled image and a partial weight gradient.
+    struct State {
+        col: Vec<f32>,
+        dw: Vec<f32>,
+    }
+    let image = |st: &mut State, ni: usize, t: usize| {
+        st.col.resize(k * pix, 0.0);
+        let xi = &x.data[ni * in_img..(ni + 1) * in_img];
+        let gyi = &grad_y.data[ni * out_img..(ni + 1) * out_img];
+        for gi in 0..g.groups {
+            let gy = &gyi[gi * og * pix..(gi + 1) * og * pix];
+            im2col(g, &xi[gi * cg * g.h * g.w..], &mut st.col);
+            // dW_g += dY_g [og, pix] · colᵀ [pix, k]
+            sgemm(
+                (og, pix, k),
+                Mat::rows(gy, pix),
+                Mat::transposed(&st.col, pix),
+                &mut st.dw[gi * og * k..(gi + 1) * og * k],
+                true,
+                t,
+            );
+        }
+    };
+    let partials = parallel(|threads| {
+        let (slices, gemm_threads) = split_work(g, threads);
+        let init = || State {
+            col: Vec::new(),
+            dw: vec![0f32; wlen],
+        };
+        // Contiguous slices of the batch, as `fill_images` cuts them for the
+        // forward pass and `grad_input`.
+        let per = g.n.div_ceil(slices);
+        let slice = |s: usize| {
+            let mut st = init();
+            for ni in s * per..((s + 1) * per).min(g.n) {
+                image(&mut st, ni, gemm_threads);
+            }
+            st
+        };
+        let groups = g.n.div_ceil(per);
+        if groups > 1 {
+            (0..groups).into_par_iter().map(slice).collect::<Vec<_>>()
+        } else {
+            vec![slice(0)]
+        }
+    });
+    let mut it = partials.into_iter();
+    let mut dw = it.next().map_or_else(|| vec![0f32; wlen], |s| s.dw);
+    for p in it {
+        dw.iter_mut().zip(&p.dw).for_each(|(a, b)| *a += b);
+    }
+    Tensor::from_vec(dw, &w.shape)
+}
+
 /// Returns `(grad_x, grad_w, grad_bias)`; `grad_bias` is `Some` exactly when
 /// `bias` is. `params` gets no gradient.
+///
+/// Equal, bit for bit, to calling [`conv2d_pullback_input`],
+/// [`conv2d_pullback_weight`] and [`conv2d_pullback_bias`]; call those when only
+/// some arguments need gradients (the input of a first layer is data, and its
+/// gradient costs a GEMM and a col2im per image).
 ///
 /// # Panics
 /// On the shape errors of [`conv2d`], or if `grad_y` is not `[N, O, OH, OW]`.
@@ -343,94 +494,69 @@ pub fn conv2d_pullback(
     _y: &Tensor,
     grad_y: &Tensor,
 ) -> (Tensor, Tensor, Option<Tensor>) {
-    let g = Geom::new("conv2d_pullback", x, w, bias, params);
-    let expected = [g.n, g.o, g.oh, g.ow];
-    assert!(
-        grad_y.shape == expected,
-        "conv2d_pullback: input {:?}, weight {:?}: grad_y has shape {:?}, expected {expected:?}",
-        x.shape,
-        w.shape,
-        grad_y.shape
-    );
-    let (k, pix, og, cg) = (g.k(), g.pix(), g.og(), g.cg());
-    let (in_img, out_img) = (g.in_img(), g.out_img());
-    let wlen = w.numel();
-
-    let grad_b = bias.map(|_| {
-        let mut db = vec![0f64; g.o];
-        for img in grad_y.data.chunks(out_img.max(1)) {
-            for (d, plane) in db.iter_mut().zip(img.chunks(pix.max(1))) {
-                *d += plane.iter().map(|&v| v as f64).sum::<f64>();
-            }
-        }
-        Tensor::from_vec(db.into_iter().map(|v| v as f32).collect(), &[g.o])
-    });
-
-    if grad_y.data.is_empty() {
-        // No outputs (N = 0 or O = 0): nothing flows back.
-        return (Tensor::zeros(&x.shape), Tensor::zeros(&w.shape), grad_b);
-    }
-    /// Per-worker state: scratch buffers and a partial weight gradient.
-    struct State {
-        col: Vec<f32>,
-        dcol: Vec<f32>,
-        dw: Vec<f32>,
-    }
-    // One image: add its weight gradient to `st.dw`, write its `dx`.
-    let image = |st: &mut State, ni: usize, dxi: &mut [f32], t: usize| {
-        st.col.resize(k * pix, 0.0);
-        st.dcol.resize(k * pix, 0.0);
-        let xi = &x.data[ni * in_img..(ni + 1) * in_img];
-        let gyi = &grad_y.data[ni * out_img..(ni + 1) * out_img];
-        for gi in 0..g.groups {
-            let gy = &gyi[gi * og * pix..(gi + 1) * og * pix];
-            let wg = &w.data[gi * og * k..(gi + 1) * og * k];
-            im2col(&g, &xi[gi * cg * g.h * g.w..], &mut st.col);
-            // dW_g += dY_g [og, pix] · colᵀ [pix, k]
-            sgemm(
-                (og, pix, k),
-                Mat::rows(gy, pix),
-                Mat::transposed(&st.col, pix),
-                &mut st.dw[gi * og * k..(gi + 1) * og * k],
-                true,
-                t,
-            );
-            // dcol = W_gᵀ [k, og] · dY_g [og, pix]
-            sgemm(
-                (k, og, pix),
-                Mat::transposed(wg, k),
-                Mat::rows(gy, pix),
-                &mut st.dcol,
-                false,
-                t,
-            );
-            col2im(&g, &st.dcol, &mut dxi[gi * cg * g.h * g.w..]);
-        }
-    };
-    let (dx, partials) = parallel(|threads| {
-        let (slices, gemm_threads) = if threads > 1 && g.n > 1 {
-            (threads, 1)
-        } else {
-            (1, threads)
-        };
-        let init = || State {
-            col: Vec::new(),
-            dcol: Vec::new(),
-            dw: vec![0f32; wlen],
-        };
-        fill_images(g.n, in_img, slices, None, init, |st, ni, dxi| {
-            image(st, ni, dxi, gemm_threads)
-        })
-    });
-    // Summed in slice order, so the result does not depend on scheduling.
-    let mut it = partials.into_iter();
-    let mut dw = it.next().map_or_else(|| vec![0f32; wlen], |s| s.dw);
-    for p in it {
-        dw.iter_mut().zip(&p.dw).for_each(|(a, b)| *a += b);
-    }
+    let g = pullback_geom("conv2d_pullback", x, w, bias, params, grad_y);
     (
-        Tensor::from_vec(dx, &x.shape),
-        Tensor::from_vec(dw, &w.shape),
-        grad_b,
+        grad_input(&g, x, w, grad_y),
+        grad_weight(&g, x, w, grad_y),
+        bias.map(|_| grad_bias(&g, grad_y)),
     )
+}
+
+/// Returns `grad_x` only (the first component of [`conv2d_pullback`]). Takes the
+/// same arguments as [`conv2d_pullback`] so generated code can pass the forward
+/// arguments unchanged; `bias` is only shape-checked.
+///
+/// # Panics
+/// As [`conv2d_pullback`].
+pub fn conv2d_pullback_input(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    params: Conv2dParams,
+    _y: &Tensor,
+    grad_y: &Tensor,
+) -> Tensor {
+    let g = pullback_geom("conv2d_pullback_input", x, w, bias, params, grad_y);
+    grad_input(&g, x, w, grad_y)
+}
+
+/// Returns `grad_w` only (the second component of [`conv2d_pullback`]).
+///
+/// # Panics
+/// As [`conv2d_pullback`].
+pub fn conv2d_pullback_weight(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    params: Conv2dParams,
+    _y: &Tensor,
+    grad_y: &Tensor,
+) -> Tensor {
+    let g = pullback_geom("conv2d_pullback_weight", x, w, bias, params, grad_y);
+    grad_weight(&g, x, w, grad_y)
+}
+
+/// Returns `grad_bias` only (the third component of [`conv2d_pullback`]): `grad_y`
+/// summed over batch and positions.
+///
+/// # Panics
+/// As [`conv2d_pullback`], and if `bias` is `None`: a convolution without a bias
+/// has no bias gradient, so asking for one is a bug in the caller.
+pub fn conv2d_pullback_bias(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    params: Conv2dParams,
+    _y: &Tensor,
+    grad_y: &Tensor,
+) -> Tensor {
+    let g = pullback_geom("conv2d_pullback_bias", x, w, bias, params, grad_y);
+    assert!(
+        bias.is_some(),
+        "conv2d_pullback_bias: input {:?}, weight {:?}: the convolution has no bias \
+         (bias is None), so there is no bias gradient",
+        x.shape,
+        w.shape
+    );
+    grad_bias(&g, grad_y)
 }

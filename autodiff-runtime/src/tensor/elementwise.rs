@@ -6,6 +6,8 @@
 //! form the gradient at the broadcast output shape and then fold it back onto each
 //! operand with [`sum_to_shape`], because a broadcast input was read once per copy.
 
+use std::borrow::Cow;
+
 use super::{shape_numel, Tensor, MAX_RANK};
 
 /// Broadcast result shape of `a` and `b`.
@@ -154,6 +156,16 @@ pub fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Tensor {
     }
 }
 
+/// [`sum_to_shape`] for a gradient the caller no longer needs: when no reduction
+/// is needed the buffer is handed back instead of copied.
+fn reduce_owned(grad: Tensor, shape: &[usize]) -> Tensor {
+    if grad.shape == shape {
+        grad
+    } else {
+        sum_to_shape(&grad, shape)
+    }
+}
+
 fn sum_f64(t: &Tensor) -> f32 {
     t.data.iter().map(|&x| x as f64).sum::<f64>() as f32
 }
@@ -177,11 +189,22 @@ pub fn add(a: &Tensor, b: &Tensor) -> Tensor {
 }
 
 /// Returns `(grad_a, grad_b)`.
-pub fn add_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+pub fn add_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
     (
-        sum_to_shape(grad_y, &a.shape),
-        sum_to_shape(grad_y, &b.shape),
+        add_pullback_lhs(a, b, y, grad_y),
+        add_pullback_rhs(a, b, y, grad_y),
     )
+}
+
+/// Returns `grad_a` only (see [`add_pullback`]): a copy of `grad_y`, summed over
+/// the dimensions `a` was broadcast along.
+pub fn add_pullback_lhs(a: &Tensor, _b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    sum_to_shape(grad_y, &a.shape)
+}
+
+/// Returns `grad_b` only (see [`add_pullback`]).
+pub fn add_pullback_rhs(_a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    sum_to_shape(grad_y, &b.shape)
 }
 
 /// `a - b` with broadcasting.
@@ -193,11 +216,25 @@ pub fn sub(a: &Tensor, b: &Tensor) -> Tensor {
 }
 
 /// Returns `(grad_a, grad_b)`.
-pub fn sub_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+pub fn sub_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
     (
-        sum_to_shape(grad_y, &a.shape),
-        sum_to_shape(&grad_y.map(|g| -g), &b.shape),
+        sub_pullback_lhs(a, b, y, grad_y),
+        sub_pullback_rhs(a, b, y, grad_y),
     )
+}
+
+/// Returns `grad_a` only (see [`sub_pullback`]).
+pub fn sub_pullback_lhs(a: &Tensor, _b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    sum_to_shape(grad_y, &a.shape)
+}
+
+/// Returns `grad_b` only (see [`sub_pullback`]).
+pub fn sub_pullback_rhs(_a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    // Negating after the reduction touches fewer elements and gives the same
+    // bits: negation is exact and rounding is symmetric.
+    let mut gb = sum_to_shape(grad_y, &b.shape);
+    gb.data.iter_mut().for_each(|v| *v = -*v);
+    gb
 }
 
 /// `a * b` elementwise with broadcasting (not a matrix product; see [`matmul`](super::matmul)).
@@ -209,10 +246,23 @@ pub fn mul(a: &Tensor, b: &Tensor) -> Tensor {
 }
 
 /// Returns `(grad_a, grad_b)`.
-pub fn mul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+pub fn mul_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    (
+        mul_pullback_lhs(a, b, y, grad_y),
+        mul_pullback_rhs(a, b, y, grad_y),
+    )
+}
+
+/// Returns `grad_a = sum_to_shape(grad_y * b)` only (see [`mul_pullback`]).
+pub fn mul_pullback_lhs(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
     let ga = broadcast_zip("mul_pullback", grad_y, b, |g, y| g * y);
+    reduce_owned(ga, &a.shape)
+}
+
+/// Returns `grad_b = sum_to_shape(grad_y * a)` only (see [`mul_pullback`]).
+pub fn mul_pullback_rhs(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
     let gb = broadcast_zip("mul_pullback", grad_y, a, |g, x| g * x);
-    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+    reduce_owned(gb, &b.shape)
 }
 
 /// `a / b` elementwise with broadcasting (IEEE semantics: `x / 0` is ±inf or NaN).
@@ -225,10 +275,23 @@ pub fn div(a: &Tensor, b: &Tensor) -> Tensor {
 
 /// Returns `(grad_a, grad_b)`; uses `d(a/b)/db = -y/b`.
 pub fn div_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    (
+        div_pullback_lhs(a, b, y, grad_y),
+        div_pullback_rhs(a, b, y, grad_y),
+    )
+}
+
+/// Returns `grad_a = sum_to_shape(grad_y / b)` only (see [`div_pullback`]).
+pub fn div_pullback_lhs(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
     let ga = broadcast_zip("div_pullback", grad_y, b, |g, d| g / d);
+    reduce_owned(ga, &a.shape)
+}
+
+/// Returns `grad_b = sum_to_shape(-grad_y * y / b)` only (see [`div_pullback`]).
+pub fn div_pullback_rhs(_a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
     let gy = zip_same("div_pullback", grad_y, y, |g, q| g * q);
     let gb = broadcast_zip("div_pullback", &gy, b, |t, d| -t / d);
-    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+    reduce_owned(gb, &b.shape)
 }
 
 /// Elementwise maximum with broadcasting. On ties the gradient is split evenly
@@ -243,7 +306,20 @@ pub fn maximum(a: &Tensor, b: &Tensor) -> Tensor {
 
 /// Returns `(grad_a, grad_b)`; ties split evenly.
 pub fn maximum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
-    router("maximum_pullback", a, b, y, grad_y, crate::rules::max_share)
+    (
+        maximum_pullback_lhs(a, b, y, grad_y),
+        maximum_pullback_rhs(a, b, y, grad_y),
+    )
+}
+
+/// Returns `grad_a` only (see [`maximum_pullback`]).
+pub fn maximum_pullback_lhs(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    route("maximum_pullback", a, b, y, grad_y, crate::rules::max_share)
+}
+
+/// Returns `grad_b` only (see [`maximum_pullback`]).
+pub fn maximum_pullback_rhs(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    route("maximum_pullback", b, a, y, grad_y, crate::rules::max_share)
 }
 
 /// Elementwise minimum with broadcasting. On ties the gradient is split evenly
@@ -257,27 +333,61 @@ pub fn minimum(a: &Tensor, b: &Tensor) -> Tensor {
 
 /// Returns `(grad_a, grad_b)`; ties split evenly.
 pub fn minimum_pullback(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
-    router("minimum_pullback", a, b, y, grad_y, crate::rules::min_share)
+    (
+        minimum_pullback_lhs(a, b, y, grad_y),
+        minimum_pullback_rhs(a, b, y, grad_y),
+    )
 }
 
-fn router(
+/// Returns `grad_a` only (see [`minimum_pullback`]).
+pub fn minimum_pullback_lhs(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    route("minimum_pullback", a, b, y, grad_y, crate::rules::min_share)
+}
+
+/// Returns `grad_b` only (see [`minimum_pullback`]).
+pub fn minimum_pullback_rhs(a: &Tensor, b: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
+    route("minimum_pullback", b, a, y, grad_y, crate::rules::min_share)
+}
+
+/// `t` at `shape`, borrowed when it already has it.
+fn expanded<'a>(op: &str, t: &'a Tensor, shape: &[usize]) -> Cow<'a, Tensor> {
+    if t.shape == shape {
+        Cow::Borrowed(t)
+    } else {
+        Cow::Owned(expand(op, t, shape))
+    }
+}
+
+/// Gradient of `this` in `maximum`/`minimum(this, other)` (either argument
+/// order, since the rules are symmetric): `grad_y * share(this, other)`,
+/// summed back to `this`'s shape.
+fn route(
     op: &str,
-    a: &Tensor,
-    b: &Tensor,
+    this: &Tensor,
+    other: &Tensor,
     y: &Tensor,
     grad_y: &Tensor,
     share: impl Fn(f32, f32) -> f32,
-) -> (Tensor, Tensor) {
-    let ea = expand(op, a, &y.shape);
-    let eb = expand(op, b, &y.shape);
-    let mut ga = Tensor::zeros(&y.shape);
-    let mut gb = Tensor::zeros(&y.shape);
-    for i in 0..y.numel() {
-        let (x, z) = (ea.data[i], eb.data[i]);
-        ga.data[i] = grad_y.data[i] * share(x, z);
-        gb.data[i] = grad_y.data[i] * share(z, x);
-    }
-    (sum_to_shape(&ga, &a.shape), sum_to_shape(&gb, &b.shape))
+) -> Tensor {
+    let e_this = expanded(op, this, &y.shape);
+    let e_other = expanded(op, other, &y.shape);
+    assert!(
+        grad_y.shape == y.shape,
+        "{op}: grad_y has shape {:?}, expected {:?}",
+        grad_y.shape,
+        y.shape
+    );
+    let data = grad_y
+        .data
+        .iter()
+        .zip(e_this.data.iter().zip(&e_other.data))
+        .map(|(&g, (&x, &z))| g * share(x, z))
+        .collect();
+    let g = Tensor {
+        data,
+        shape: y.shape.clone(),
+    };
+    reduce_owned(g, &this.shape)
 }
 
 // ---------------------------------------------------------------- scalar ops

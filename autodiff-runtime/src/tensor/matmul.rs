@@ -188,28 +188,41 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
     Tensor::from_vec(out, &shape)
 }
 
-/// Returns `(grad_a, grad_b) = (grad_y · bᵀ, aᵀ · grad_y)` (per batch entry).
-///
-/// # Panics
-/// On the same shape errors as [`matmul`], or if `grad_y` is not the product's shape.
-pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
-    let (batch, m, k, n) = dims("matmul_pullback", a, b);
+/// Validates the pullback's operands and returns `(batch, m, k, n)`; shared so the
+/// joint and per-argument pullbacks reject exactly the same inputs.
+fn pullback_dims(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    grad_y: &Tensor,
+) -> (Option<usize>, usize, usize, usize) {
+    let (batch, m, k, n) = dims(op, a, b);
     let expected: Vec<usize> = match batch {
         None => vec![m, n],
         Some(b) => vec![b, m, n],
     };
     assert!(
         grad_y.shape == expected,
-        "matmul_pullback: {:?} x {:?}: grad_y has shape {:?}, expected {expected:?}",
+        "{op}: {:?} x {:?}: grad_y has shape {:?}, expected {expected:?}",
         a.shape,
         b.shape,
         grad_y.shape
     );
+    (batch, m, k, n)
+}
+
+/// `grad_y · bᵀ` per batch entry, after [`pullback_dims`].
+fn grad_lhs(
+    dims: (Option<usize>, usize, usize, usize),
+    a: &Tensor,
+    b: &Tensor,
+    g: &Tensor,
+) -> Tensor {
+    let (batch, m, k, n) = dims;
     let nb = batch.unwrap_or(1);
-    let g = &grad_y.data;
     let mut ga = vec![0f32; nb * m * k];
     over_batch(nb, &mut ga, m * k, |i, c, t| {
-        let gb = &g[i * m * n..(i + 1) * m * n];
+        let gb = &g.data[i * m * n..(i + 1) * m * n];
         let bb = &b.data[i * k * n..(i + 1) * k * n];
         // [m, n] x [n, k]: bᵀ read in place.
         sgemm(
@@ -221,9 +234,21 @@ pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> 
             t,
         );
     });
+    Tensor::from_vec(ga, &a.shape)
+}
+
+/// `aᵀ · grad_y` per batch entry, after [`pullback_dims`].
+fn grad_rhs(
+    dims: (Option<usize>, usize, usize, usize),
+    a: &Tensor,
+    b: &Tensor,
+    g: &Tensor,
+) -> Tensor {
+    let (batch, m, k, n) = dims;
+    let nb = batch.unwrap_or(1);
     let mut gw = vec![0f32; nb * k * n];
     over_batch(nb, &mut gw, k * n, |i, c, t| {
-        let gb = &g[i * m * n..(i + 1) * m * n];
+        let gb = &g.data[i * m * n..(i + 1) * m * n];
         let ab = &a.data[i * m * k..(i + 1) * m * k];
         // [k, m] x [m, n]: aᵀ read in place.
         sgemm(
@@ -235,8 +260,38 @@ pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> 
             t,
         );
     });
-    (
-        Tensor::from_vec(ga, &a.shape),
-        Tensor::from_vec(gw, &b.shape),
-    )
+    Tensor::from_vec(gw, &b.shape)
+}
+
+/// Returns `(grad_a, grad_b) = (grad_y · bᵀ, aᵀ · grad_y)` (per batch entry).
+///
+/// When only one operand needs a gradient (a data input times a weight), call
+/// [`matmul_pullback_lhs`] or [`matmul_pullback_rhs`] instead: each skips the
+/// other's GEMM, which is as expensive as the forward product.
+///
+/// # Panics
+/// On the same shape errors as [`matmul`], or if `grad_y` is not the product's shape.
+pub fn matmul_pullback(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> (Tensor, Tensor) {
+    let d = pullback_dims("matmul_pullback", a, b, grad_y);
+    (grad_lhs(d, a, b, grad_y), grad_rhs(d, a, b, grad_y))
+}
+
+/// Returns `grad_a = grad_y · bᵀ` only: the first component of
+/// [`matmul_pullback`], bit for bit, without computing `grad_b`.
+///
+/// # Panics
+/// As [`matmul_pullback`].
+pub fn matmul_pullback_lhs(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    let d = pullback_dims("matmul_pullback_lhs", a, b, grad_y);
+    grad_lhs(d, a, b, grad_y)
+}
+
+/// Returns `grad_b = aᵀ · grad_y` only: the second component of
+/// [`matmul_pullback`], bit for bit, without computing `grad_a`.
+///
+/// # Panics
+/// As [`matmul_pullback`].
+pub fn matmul_pullback_rhs(a: &Tensor, b: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Tensor {
+    let d = pullback_dims("matmul_pullback_rhs", a, b, grad_y);
+    grad_rhs(d, a, b, grad_y)
 }

@@ -67,15 +67,20 @@ mod threads;
 #[cfg(feature = "ndarray")]
 mod interop;
 
-pub use conv::{conv2d, conv2d_output_size, conv2d_pullback, Conv2dParams};
+pub use conv::{
+    conv2d, conv2d_output_size, conv2d_pullback, conv2d_pullback_bias, conv2d_pullback_input,
+    conv2d_pullback_weight, Conv2dParams,
+};
 pub use elementwise::{
-    add, add_pullback, add_scalar, add_scalar_pullback, div, div_pullback, div_scalar,
-    div_scalar_pullback, exp, exp_pullback, leaky_relu, leaky_relu_pullback, ln, ln_pullback,
-    maximum, maximum_pullback, minimum, minimum_pullback, mul, mul_pullback, mul_scalar,
+    add, add_pullback, add_pullback_lhs, add_pullback_rhs, add_scalar, add_scalar_pullback, div,
+    div_pullback, div_pullback_lhs, div_pullback_rhs, div_scalar, div_scalar_pullback, exp,
+    exp_pullback, leaky_relu, leaky_relu_pullback, ln, ln_pullback, maximum, maximum_pullback,
+    maximum_pullback_lhs, maximum_pullback_rhs, minimum, minimum_pullback, minimum_pullback_lhs,
+    minimum_pullback_rhs, mul, mul_pullback, mul_pullback_lhs, mul_pullback_rhs, mul_scalar,
     mul_scalar_pullback, neg, neg_pullback, powf, powf_pullback, relu, relu_pullback, scalar_div,
     scalar_div_pullback, scalar_sub, scalar_sub_pullback, sigmoid, sigmoid_pullback, sqr,
-    sqr_pullback, sqrt, sqrt_pullback, sub, sub_pullback, sub_scalar, sub_scalar_pullback,
-    sum_to_shape, tanh, tanh_pullback,
+    sqr_pullback, sqrt, sqrt_pullback, sub, sub_pullback, sub_pullback_lhs, sub_pullback_rhs,
+    sub_scalar, sub_scalar_pullback, sum_to_shape, tanh, tanh_pullback,
 };
 pub use init::{kaiming_normal, rand_uniform, randn, xavier_uniform, Rng};
 pub use layout::{
@@ -87,7 +92,7 @@ pub use loss::{
     multiclass_hinge_pullback, softmax, softmax_cross_entropy, softmax_cross_entropy_pullback,
     softmax_pullback,
 };
-pub use matmul::{matmul, matmul_pullback};
+pub use matmul::{matmul, matmul_pullback, matmul_pullback_lhs, matmul_pullback_rhs};
 pub use pool::{
     avg_pool2d, avg_pool2d_pullback, max_pool2d, max_pool2d_pullback, pool2d_output_size,
     Pool2dParams,
