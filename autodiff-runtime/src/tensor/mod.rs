@@ -58,6 +58,7 @@ mod init;
 mod layout;
 mod loss;
 mod matmul;
+mod methods;
 mod ops;
 pub mod optim;
 mod pool;
