@@ -9,8 +9,9 @@
 //! value flows through it: the gradient would otherwise be silently wrong.
 
 use crate::ctxt::Ctxt;
-use crate::ir::{Function, Op, Operand, Stmt, VarId};
+use crate::ir::{Function, Instr, Op, Operand, Stmt, VarId};
 use crate::signature::{ParamKind, Signature};
+use crate::tensor_rules::Role;
 
 pub struct Activity {
     pub varied: Vec<bool>,
@@ -28,18 +29,32 @@ pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
     let stmts = f.stmts();
     let mut varied = vec![false; n];
     for (p, id) in sig.params.iter().zip(&f.params) {
-        if let (ParamKind::Scalar | ParamKind::Vector, Some(id)) = (&p.kind, id) {
+        if let (ParamKind::Scalar | ParamKind::Vector | ParamKind::Tensor, Some(id)) = (&p.kind, id)
+        {
             varied[id.0] = true;
         }
     }
     let is_varied = |varied: &[bool], op: &Operand| op.var().is_some_and(|v| varied[v.0]);
+    // The arguments a derivative flows through (not a tensor operation's
+    // labels, axes or parameters).
+    let flowing = |ins: &Instr| -> Vec<Operand> {
+        match ins.op {
+            Op::Tensor(op) => op
+                .arg_roles()
+                .zip(&ins.args)
+                .filter(|(r, _)| *r != Role::C)
+                .map(|(_, a)| a.clone())
+                .collect(),
+            _ => ins.args.clone(),
+        }
+    };
     loop {
         let mut changed = false;
         for (s, _, _) in &stmts {
             let (dest, flows) = match s {
                 Stmt::Assign(ins) => (
                     ins.dest,
-                    ins.op != Op::NonDiff && ins.args.iter().any(|a| is_varied(&varied, a)),
+                    ins.op != Op::NonDiff && flowing(ins).iter().any(|a| is_varied(&varied, a)),
                 ),
                 Stmt::Store(st) => (st.vec, is_varied(&varied, &st.value)),
                 _ => continue,
@@ -61,14 +76,12 @@ pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
     loop {
         let mut changed = false;
         for (s, _, _) in stmts.iter().rev() {
-            let sources: Vec<&Operand> = match s {
-                Stmt::Assign(ins) if useful[ins.dest.0] && ins.op != Op::NonDiff => {
-                    ins.args.iter().collect()
-                }
-                Stmt::Store(st) if useful[st.vec.0] => vec![&st.value],
+            let sources: Vec<Operand> = match s {
+                Stmt::Assign(ins) if useful[ins.dest.0] && ins.op != Op::NonDiff => flowing(ins),
+                Stmt::Store(st) if useful[st.vec.0] => vec![st.value.clone()],
                 _ => continue,
             };
-            for v in sources.into_iter().filter_map(Operand::var) {
+            for v in sources.iter().filter_map(Operand::var) {
                 if !useful[v.0] {
                     useful[v.0] = true;
                     changed = true;
@@ -82,11 +95,31 @@ pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
 
     let act = Activity { varied, useful };
     for ins in f.instrs() {
+        if let Op::Tensor(op) = ins.op {
+            let dropped = op
+                .arg_roles()
+                .zip(&ins.args)
+                .any(|(r, a)| r == Role::C && is_varied(&act.varied, a));
+            if dropped && act.useful[ins.dest.0] {
+                cx.error_spanned_by(
+                    &ins.origin,
+                    format!(
+                        "#[grad]: {} is not differentiated with respect to this argument (labels, axes, shapes, exponents, slopes and layer parameters are constants), but here it depends on a differentiated input",
+                        ins.what
+                    ),
+                );
+            }
+        }
         if ins.op == Op::Opaque && act.active(ins.dest) {
+            let instead = if ins.what.starts_with("the tensor method") {
+                "Use the tensor operations that have a rule (`matmul`, `relu`, `sigmoid`, `sum`, `item`, ...: the table in the README)"
+            } else {
+                "Use operations with a rule (arithmetic, the float methods, `sigmoid`/`relu`/`softplus`)"
+            };
             cx.error_spanned_by(
                 &ins.origin,
                 format!(
-                    "#[grad] has no derivative rule for {}, and the output depends on it through a differentiated input. Use operations with a rule (arithmetic, the float methods, `sigmoid`/`relu`/`softplus`), call a function that has `#[grad]` or `#[custom_grad]`, or compute this value from constants only.",
+                    "#[grad] has no derivative rule for {}, and the output depends on it through a differentiated input. {instead}, call a function that has `#[grad]` or `#[custom_grad]`, or compute this value from constants only.",
                     ins.what
                 ),
             );

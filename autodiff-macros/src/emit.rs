@@ -162,9 +162,11 @@ fn grad_or_zero(r: &Reverse, v: Option<VarId>, kind: &ParamKind) -> TokenStream 
                 return g.to_token_stream();
             }
         }
-        if matches!(kind, ParamKind::Vector) {
-            let x = &r.f.vars[v.0].ident;
-            return quote!(::autodiff::__rt::zeros_like(&#x));
+        let x = &r.f.vars[v.0].ident;
+        match kind {
+            ParamKind::Vector => return quote!(::autodiff::__rt::zeros_like(&#x)),
+            ParamKind::Tensor => return quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),
+            _ => {}
         }
     }
     quote!(0.0)

@@ -5,7 +5,7 @@
 
 use crate::activity::Activity;
 use crate::ir::{
-    Block, Form, Function, Instr, IterSpec, LoopHead, Operand, Stmt, StoreMode, VarId,
+    Block, Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
 };
 use crate::plan::Plan;
 use crate::reverse::operand_tokens;
@@ -54,10 +54,23 @@ impl Forward<'_> {
         &self.f.vars[v.0].ident
     }
 
+    /// Pushes `v`'s value before it is overwritten (a tensor is moved: the
+    /// assignment that follows replaces it).
     fn push_old(&self, v: VarId) -> TokenStream {
         let x = self.ident(v);
         let tape = &self.tapes[&v];
         quote!(#tape.push(#x);)
+    }
+
+    /// Pushes `v`'s value once around a loop that goes on reading it (a
+    /// tensor is copied).
+    fn push_kept(&self, v: VarId) -> TokenStream {
+        if self.f.vars[v.0].kind != crate::ir::Kind::Tensor {
+            return self.push_old(v);
+        }
+        let x = self.ident(v);
+        let tape = &self.tapes[&v];
+        quote!(#tape.push(::core::clone::Clone::clone(&#x));)
     }
 
     fn stmt(&self, s: &Stmt) -> Vec<TokenStream> {
@@ -97,7 +110,7 @@ impl Forward<'_> {
                 let mut out = Vec::new();
                 // Saved once here instead of at each assignment inside.
                 for v in self.plan.around.get(&l.counter).into_iter().flatten() {
-                    out.push(self.push_old(*v));
+                    out.push(self.push_kept(*v));
                 }
                 let n = self.ident(l.counter);
                 let counted = self.plan.needed.contains(&l.counter);
@@ -242,7 +255,21 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
                 let x = &a[0];
                 quote!(#x as #t)
             }
+            // A tensor copy keeps the source alive for the backward pass
+            // (`&Tensor` stays a reference: `Clone` of a reference copies it).
+            Form::Copy
+                if ins.args[0]
+                    .var()
+                    .is_some_and(|v| f.vars[v.0].kind == Kind::Tensor) =>
+            {
+                let x = &a[0];
+                quote!(::core::clone::Clone::clone(&#x))
+            }
             Form::Copy => a[0].clone(),
+            Form::Tensor => match ins.op {
+                Op::Tensor(op) => crate::tensor_rules::forward(op, &a),
+                _ => unreachable!("Form::Tensor is only built with Op::Tensor"),
+            },
             Form::Index => {
                 let (x, i) = (&a[0], &a[1]);
                 quote!(#x[#i])

@@ -25,6 +25,8 @@ pub enum Kind {
     Vector,
     /// Integers, booleans, iterators: never differentiated.
     Other,
+    /// A runtime `Tensor` (or `&Tensor`): its adjoint is an owned tensor.
+    Tensor,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +101,9 @@ pub enum Form {
     List { vec: bool },
     /// `a.iter().sum::<T>()`
     IterSum { turbofish: Option<TokenStream> },
+    /// A runtime tensor function, called with its tensors borrowed
+    /// ([`crate::tensor_rules::forward`]).
+    Tensor,
 }
 
 /// What is known of an operation's derivative.
@@ -122,6 +127,8 @@ pub enum Op {
     List,
     /// `x.iter().sum()`: every element's adjoint gets the sum's.
     Sum,
+    /// A tensor operation with a rule in [`crate::tensor_rules`].
+    Tensor(crate::tensor_rules::TensorOp),
 }
 
 #[derive(Clone, Debug)]

@@ -20,6 +20,7 @@ mod plan;
 mod reverse;
 mod rules;
 mod signature;
+mod tensor_rules;
 
 use proc_macro::TokenStream;
 use quote::{quote, ToTokens};

@@ -122,7 +122,7 @@ impl Plan {
         let cat = (0..n)
             .map(|v| {
                 let var = &f.vars[v];
-                let local = var.kind == Kind::Scalar
+                let local = matches!(var.kind, Kind::Scalar | Kind::Tensor)
                     && !var.internal
                     && sites[v] <= 1
                     && decl_block[v].is_some()
@@ -314,7 +314,12 @@ impl Plan {
             return false;
         }
         let in_region = self.decl_block[v.0].is_some_and(|b| b != 0);
-        in_region && (self.needed.contains(&v) || (var.kind == Kind::Vector && act.active(v)))
+        // Vector and tensor adjoints are declared up front from the value's
+        // shape, so the value must outlive its region.
+        let shaped = matches!(var.kind, Kind::Vector | Kind::Tensor)
+            && act.active(v)
+            && self.cat[v.0] == AdjCat::Upfront;
+        in_region && (self.needed.contains(&v) || shaped)
     }
 
     /// Has a tape: needed by the backward pass and overwritten.
@@ -404,7 +409,7 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
             // to infer from in the reverse sweep (`let c = 1.0;`).
             let typed =
                 f.vars[ins.dest.0].ty.is_some() || ins.args.iter().any(|a| a.var().is_some());
-            // Vectors are neither cheap to copy nor scoped like scalars
+            // Vectors and tensors are neither cheap to copy nor scoped like scalars
             // (their adjoints are declared up front).
             // Re-reading an element of a vector written elsewhere needs every
             // write to it taped: worth it unless the writes run in a deeper
@@ -416,7 +421,7 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
             let ok = once
                 && typed
                 && !reads_written_vector
-                && f.vars[ins.dest.0].kind != Kind::Vector
+                && matches!(f.vars[ins.dest.0].kind, Kind::Scalar | Kind::Other)
                 && cheap(ins)
                 && ins
                     .args

@@ -18,6 +18,7 @@ use crate::lower::atomic_tokens;
 use crate::names::Names;
 use crate::plan::{AdjCat, Plan};
 use crate::rules::{self, Arg};
+use crate::tensor_rules;
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use std::collections::{HashMap, HashSet};
@@ -146,14 +147,12 @@ impl Reverse<'_> {
                 continue;
             }
             let g = self.grad(v);
-            let x = self.ident(v).clone();
             if Some(v) == ret {
                 let (seed, ty) = (&self.seed, self.ret_ty);
                 out.push(quote!(let mut #g: #ty = #seed;));
-            } else if self.f.vars[v.0].kind == Kind::Vector {
-                out.push(quote!(let mut #g = ::autodiff::__rt::zeros_like(&#x);));
             } else {
-                out.push(quote!(let mut #g = 0.0;));
+                let zero = self.zero(v);
+                out.push(quote!(let mut #g = #zero;));
             }
         }
         out
@@ -188,8 +187,16 @@ impl Reverse<'_> {
                         // The seed of an up-front output adjoint is its initial value.
                         continue;
                     }
+                    let tensor = self.f.vars[target.0].kind == Kind::Tensor;
+                    let shared = tensor && self.is_adjoint(&expr);
                     if let Some(ix) = index {
                         out.push(quote!(#g[#ix] += #expr;));
+                    } else if shared && (upfront || self.declared.contains(&target)) {
+                        out.push(quote!(#g += &#expr;));
+                    } else if shared {
+                        self.declared.insert(target);
+                        let m = (count[&target] > 1).then(|| quote!(mut));
+                        out.push(quote!(let #m #g = ::core::clone::Clone::clone(&#expr);));
                     } else if self.f.vars[target.0].kind == Kind::Vector {
                         out.push(quote!(::autodiff::__rt::accumulate(&mut #g, &#expr);));
                     } else if upfront || self.declared.contains(&target) {
@@ -455,11 +462,21 @@ impl Reverse<'_> {
     }
 
     fn zero(&self, v: VarId) -> TokenStream {
-        if self.f.vars[v.0].kind == Kind::Vector {
-            let x = self.ident(v);
-            quote!(::autodiff::__rt::zeros_like(&#x))
-        } else {
-            quote!(0.0)
+        let x = self.ident(v);
+        match self.f.vars[v.0].kind {
+            Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
+            Kind::Tensor => quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),
+            _ => quote!(0.0),
+        }
+    }
+
+    /// Whether `expr` is another value's adjoint (which goes on living), not
+    /// a fresh value a tensor adjoint may take over.
+    fn is_adjoint(&self, expr: &TokenStream) -> bool {
+        let mut it = expr.clone().into_iter();
+        match (it.next(), it.next()) {
+            (Some(TokenTree::Ident(i)), None) => self.grads.values().any(|g| *g == i),
+            _ => false,
         }
     }
 
@@ -561,6 +578,45 @@ impl Reverse<'_> {
                 }
                 let call = Line::Raw(quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);));
                 std::iter::once(call).chain(out).collect()
+            }
+            Op::Tensor(op) => {
+                let args: Vec<TokenStream> =
+                    ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+                let targets: Vec<(usize, VarId)> = op
+                    .arg_roles()
+                    .zip(&ins.args)
+                    .enumerate()
+                    .filter(|(_, (role, _))| !matches!(role, tensor_rules::Role::C))
+                    .filter_map(|(i, (_, a))| active(a).map(|v| (i, v)))
+                    .collect();
+                if targets.is_empty() {
+                    return Vec::new();
+                }
+                let want: Vec<usize> = targets.iter().map(|t| t.0).collect();
+                let y = f.vars[ins.dest.0].ident.to_token_stream();
+                let names = &mut *self.names;
+                let mut fresh = |i: usize| {
+                    let base = match ins.args[i].var() {
+                        Some(v) => format!("d_{}", f.vars[v.0].ident),
+                        None => "d".to_string(),
+                    };
+                    names.fresh(&base)
+                };
+                let (pre, exprs) =
+                    tensor_rules::pullback(op, &args, &y, &g.to_token_stream(), &want, &mut fresh);
+                pre.into_iter()
+                    .map(Line::Raw)
+                    .chain(
+                        targets
+                            .iter()
+                            .zip(exprs)
+                            .map(|((_, v), expr)| Line::Contrib {
+                                target: *v,
+                                expr,
+                                index: None,
+                            }),
+                    )
+                    .collect()
             }
             Op::NonDiff | Op::Opaque => Vec::new(),
         }

@@ -22,6 +22,8 @@ pub enum ParamKind {
     /// `&[f64]`, `[f64; N]`, `Vec<f64>` (and `f32`): the gradient is a
     /// vector of the same length (`Vec<_>`, or `[_; N]` for arrays).
     Vector,
+    /// A runtime `Tensor` or `&Tensor`: the gradient is an owned `Tensor`.
+    Tensor,
     /// A value the gradient does not depend on (integers, `bool`, labels, or
     /// a float left out by `wrt(...)`).
     Constant,
@@ -134,9 +136,29 @@ pub fn float_vector(ty: &Type) -> Option<Type> {
     }
 }
 
+/// The tensor type of a `Tensor` or `&Tensor` parameter, as written
+/// (`Tensor`, `tensor::Tensor`, ...), without the reference: the type of
+/// its gradient. A macro sees no imports, so any path ending in a plain
+/// `Tensor` is taken to be the runtime's; another type of that name fails
+/// to compile against the runtime's calls.
+pub fn tensor_type(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() => tensor_type(&r.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            (last.ident == "Tensor" && last.arguments.is_none()).then(|| ty.clone())
+        }
+        Type::Group(g) => tensor_type(&g.elem),
+        Type::Paren(p) => tensor_type(&p.elem),
+        _ => None,
+    }
+}
+
 /// The IR kind of a constant parameter's type.
 pub fn kind_of_type(ty: &Type) -> crate::ir::Kind {
-    if float_vector(ty).is_some() {
+    if tensor_type(ty).is_some() {
+        crate::ir::Kind::Tensor
+    } else if float_vector(ty).is_some() {
         crate::ir::Kind::Vector
     } else if float_of(ty).is_some() {
         crate::ir::Kind::Scalar
@@ -149,6 +171,7 @@ pub fn kind_of_type(ty: &Type) -> crate::ir::Kind {
 pub fn grad_type(p: &Param) -> Type {
     match p.kind {
         ParamKind::Vector => float_vector(&p.ty).expect("classified as a vector"),
+        ParamKind::Tensor => tensor_type(&p.ty).expect("classified as a tensor"),
         _ => p.ty.clone(),
     }
 }
@@ -234,6 +257,13 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
         }
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
+    if tensor_type(&ret_ty).is_some() {
+        cx.error_spanned_by(
+            &ret_ty,
+            "#[grad] needs a scalar `f32` or `f64` return type, found a tensor: return the loss as a number with `.item()` (e.g. `softmax_cross_entropy(&scores, labels).item()`)",
+        );
+        return None;
+    }
     if float_of(&ret_ty).is_none() {
         {
             cx.error_spanned_by(
@@ -254,7 +284,7 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
     {
         cx.error_spanned_by(
             &sig.inputs,
-            "#[grad] found no differentiable parameter: give the function an `f32`/`f64` parameter (or a slice, array or `Vec` of them) to differentiate with respect to",
+            "#[grad] found no differentiable parameter: give the function an `f32`/`f64` parameter (or a slice, array or `Vec` of them, or a `Tensor`) to differentiate with respect to",
         );
     }
     Some(Signature { params, ret_ty })
@@ -264,10 +294,11 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
 /// parameter, if any.
 fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
     let ty = &p.ty;
-    if float_of(ty).is_some() || float_vector(ty).is_some() {
+    if float_of(ty).is_some() || float_vector(ty).is_some() || tensor_type(ty).is_some() {
         return match wanted {
             Some(None) => ParamKind::Constant,
             _ if float_of(ty).is_some() => ParamKind::Scalar,
+            _ if tensor_type(ty).is_some() => ParamKind::Tensor,
             _ => ParamKind::Vector,
         };
     }
@@ -293,7 +324,7 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
     cx.error_spanned_by(
         ty,
         format!(
-            "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` (or `&[f64]`, `[f64; N]`, `Vec<f64>`) for a differentiable value, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
+            "#[grad] cannot tell whether parameter `{name}` of type `{}` is differentiable (a macro sees no type aliases or generics): write `f32`/`f64` (or `&[f64]`, `[f64; N]`, `Vec<f64>`, `Tensor`, `&Tensor`) for a differentiable value, or list the differentiable parameters with #[grad(wrt(...))] so the others are constants",
             type_string(ty)
         ),
     );

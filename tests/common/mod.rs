@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use autodiff::check::GradCheck;
+use autodiff::runtime::tensor::Tensor;
 
 /// Deterministic points: the runtime's SplitMix64 generator.
 pub struct Rng(autodiff::runtime::tensor::Rng);
@@ -117,4 +118,66 @@ pub fn snapshot(name: &str, source: &str) {
         expected == source,
         "generated code of `{name}` changed; review and run with UPDATE_SNAPSHOTS=1 to accept.\n--- expected\n{expected}\n--- generated\n{source}"
     );
+}
+
+/// Checks tensor gradients against central differences of `f` along
+/// `DIRECTIONS` random directions: `Σ_i <grads_i, d_i>` against
+/// `(f(p + h·d) − f(p − h·d)) / 2h`, the differences taken in `f64` of the
+/// runtime's `f32` values. Step `h = 1e-3`: rounding error ~6e-8·|f|/h,
+/// truncation ~h²·|f'''| (ReLU and max-pool kinks are crossed rarely at this
+/// step). Tolerance: relative 5e-3 with an absolute floor of 1e-3. Wiring
+/// errors (a wrong pullback, argument, transpose or missing accumulation)
+/// give errors of order one.
+pub fn check_tensor_fd(
+    name: &str,
+    f: impl Fn(&[Tensor]) -> f32,
+    params: &[Tensor],
+    grads: &[Tensor],
+) {
+    use autodiff::runtime::tensor::randn;
+    const DIRECTIONS: u64 = 4;
+    assert_eq!(
+        params.len(),
+        grads.len(),
+        "{name}: one gradient per parameter"
+    );
+    for (i, (p, g)) in params.iter().zip(grads).enumerate() {
+        assert_eq!(
+            p.shape(),
+            g.shape(),
+            "{name}: gradient {i} has the wrong shape"
+        );
+    }
+    let h = 1e-3f32;
+    for k in 0..DIRECTIONS {
+        let dirs: Vec<Tensor> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| randn(p.shape(), 1000 * k + i as u64 + name.len() as u64))
+            .collect();
+        let shifted = |s: f32| -> Vec<Tensor> {
+            params
+                .iter()
+                .zip(&dirs)
+                .map(|(p, d)| p + &(d * (s * h)))
+                .collect()
+        };
+        let fd = (f(&shifted(1.0)) as f64 - f(&shifted(-1.0)) as f64) / (2.0 * h as f64);
+        let ad: f64 = grads
+            .iter()
+            .zip(&dirs)
+            .map(|(g, d)| {
+                g.data()
+                    .iter()
+                    .zip(d.data())
+                    .map(|(a, b)| *a as f64 * *b as f64)
+                    .sum::<f64>()
+            })
+            .sum();
+        let tol = 5e-3 * ad.abs().max(fd.abs()) + 1e-3;
+        assert!(
+            (ad - fd).abs() <= tol,
+            "{name}: direction {k}: gradient gives {ad}, central differences {fd}"
+        );
+    }
 }

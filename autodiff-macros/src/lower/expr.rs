@@ -70,6 +70,16 @@ impl Lowerer<'_> {
                 })))
             }
             Expr::Paren(p) => self.lower_value(&p.expr),
+            // `&t` of a tensor: every tensor operation borrows its operands.
+            Expr::Reference(r) if r.mutability.is_none() => {
+                let op = self.lower_operand(&r.expr)?;
+                if self.kind(&op) == Kind::Tensor {
+                    return Some(Value::Operand(op));
+                }
+                let (what, instead) = describe_unsupported(e);
+                self.cx.error_spanned_by(e, unsupported(what, instead));
+                None
+            }
             Expr::Group(g) => self.lower_value(&g.expr),
             Expr::Unary(u) => match &u.op {
                 UnOp::Neg(_) => {
@@ -81,6 +91,9 @@ impl Lowerer<'_> {
                         })));
                     }
                     let a = self.lower_operand(&u.expr)?;
+                    if self.kind(&a) == Kind::Tensor {
+                        return Some(self.tensor_neg(a));
+                    }
                     pending(
                         Op::Prim(Prim::Neg),
                         Form::Prefix(quote!(-)),
@@ -124,6 +137,9 @@ impl Lowerer<'_> {
                 let l = self.lower_operand(&b.left);
                 let r = self.lower_operand(&b.right);
                 let (l, r) = (l?, r?);
+                if self.kind(&l) == Kind::Tensor || self.kind(&r) == Kind::Tensor {
+                    return self.tensor_binary(e, &b.op, l, r);
+                }
                 let op = binary_op(&b.op);
                 pending(
                     op,
@@ -154,6 +170,9 @@ impl Lowerer<'_> {
                 let (recv, args) = (recv?, args?);
                 let mut all = vec![recv];
                 all.extend(args);
+                if self.kind(&all[0]) == Kind::Tensor {
+                    return self.tensor_method(m, all);
+                }
                 let name = m.method.to_string();
                 let vector = self.kind(&all[0]) == Kind::Vector;
                 let op = match rules::method(&name, all.len()) {
@@ -189,7 +208,16 @@ impl Lowerer<'_> {
                     );
                     return None;
                 };
+                if let Some(v) = self.conv2d_call(c, &fp.path) {
+                    return v;
+                }
                 let args = self.lower_args(&c.args)?;
+                let name = fp.path.segments.last().map(|s| s.ident.to_string());
+                if let Some(name) = name.filter(|n| crate::tensor_rules::is_function(n)) {
+                    if args.iter().any(|a| self.kind(a) == Kind::Tensor) {
+                        return self.tensor_function(c, &name, args);
+                    }
+                }
                 let op = call_op(&fp.path, args.len());
                 let what = format!("the function `{}`", path_string(&fp.path));
                 pending(op, Form::Call(fp.to_token_stream()), args, &what)

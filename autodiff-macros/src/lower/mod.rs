@@ -27,6 +27,7 @@ use syn::{BinOp, Expr, Lit, Pat, UnOp};
 
 mod control;
 mod expr;
+mod tensor;
 
 pub use expr::atomic_tokens;
 use expr::*;
@@ -133,6 +134,7 @@ pub fn lower(
             let kind = match p.kind {
                 ParamKind::Vector => Kind::Vector,
                 ParamKind::Scalar => Kind::Scalar,
+                ParamKind::Tensor => Kind::Tensor,
                 ParamKind::Constant => crate::signature::kind_of_type(&p.ty),
             };
             let v = lw.new_var(emitted, Some(p.ty.clone()), kind, false);
@@ -772,6 +774,8 @@ impl Lowerer<'_> {
             }
             Op::VecFill | Op::List => Kind::Vector,
             Op::Call | Op::Sum => Kind::Scalar,
+            Op::Tensor(op) if op.rule().to_scalar => Kind::Scalar,
+            Op::Tensor(_) => Kind::Tensor,
             Op::NonDiff => Kind::Other,
             Op::Prim(Prim::Copy) => kinds.first().copied().unwrap_or(Kind::Scalar),
             Op::Prim(Prim::CastFloat) => Kind::Scalar,
@@ -867,6 +871,12 @@ impl Lowerer<'_> {
                 // `&x` of a vector: passed by reference to a call.
                 Expr::Reference(r) if r.mutability.is_none() => match self.lower_operand(&r.expr) {
                     Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Vector => {
+                        Some(Operand::Ref(v))
+                    }
+                    // Tensor operations borrow their tensors anyway.
+                    Some(op @ Operand::Var(v)) if self.vars[v.0].kind == Kind::Tensor => Some(op),
+                    // `&labels`, `&shape`: constants passed as written.
+                    Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Other => {
                         Some(Operand::Ref(v))
                     }
                     Some(_) => {

@@ -51,6 +51,7 @@
 //! whose size is set by [`set_num_threads`] or scoped with [`with_threads`]; the
 //! same count is handed to the GEMM kernels so one setting governs everything.
 
+mod adjoint;
 mod buffer;
 mod conv;
 mod elementwise;
@@ -68,6 +69,7 @@ mod threads;
 #[cfg(feature = "ndarray")]
 mod interop;
 
+pub use adjoint::item_pullback;
 pub use conv::{
     conv2d, conv2d_output_size, conv2d_pullback, conv2d_pullback_bias, conv2d_pullback_input,
     conv2d_pullback_weight, Conv2dParams,
