@@ -317,3 +317,64 @@ fn branches_choose_tensor_operations() {
         );
     }
 }
+
+/// An L2 penalty in a `#[grad]` function of its own.
+#[grad]
+fn penalty(w: &Tensor) -> f32 {
+    w.sqr().sum().item()
+}
+
+/// Calls `penalty` through its generated `penalty_vjp`.
+#[grad(wrt(w, lambda))]
+fn regularised(x: &Tensor, w: &Tensor, lambda: f32) -> f32 {
+    let data = x.matmul(w).tanh().mean().item();
+    data + lambda * penalty(w)
+}
+
+#[test]
+fn calls_tensor_functions() {
+    let x = randn(&[4, 3], 91);
+    let w = randn(&[3, 2], 92);
+    let (v, (gw, gl)) = regularised_grad(&x, &w, 0.25);
+    assert_eq!(v.to_bits(), regularised(&x, &w, 0.25).to_bits());
+    check_tensor_fd(
+        "regularised",
+        |p| regularised(&x, &p[0], p[1].item()),
+        &[w.clone(), Tensor::scalar(0.25)],
+        &[gw, Tensor::scalar(gl)],
+    );
+}
+
+/// The generated code of the key tensor examples, reviewed on change
+/// (`UPDATE_SNAPSHOTS=1 cargo test --test tensors` rewrites them).
+#[test]
+fn generated_code_snapshots() {
+    common::snapshot("tensor_two_layer", TWO_LAYER_GRAD_SOURCE);
+    common::snapshot("tensor_cnn", CNN_GRAD_SOURCE);
+    common::snapshot("tensor_shared_layers", SHARED_LAYERS_GRAD_SOURCE);
+}
+
+/// A constant collection of layers (left out of `wrt`) is iterated like
+/// any constant; the gradient flows to the input.
+#[grad(wrt(x))]
+fn through_fixed_layers(x: &Tensor, layers: &[Tensor]) -> f32 {
+    let mut h = x.clone();
+    for w in layers {
+        h = h.matmul(w).tanh();
+    }
+    h.sum().item()
+}
+
+#[test]
+fn constant_layers() {
+    let x = randn(&[2, 3], 101);
+    let layers = [randn(&[3, 3], 102), randn(&[3, 3], 103)];
+    let (v, gx) = through_fixed_layers_grad(&x, &layers);
+    assert_eq!(v.to_bits(), through_fixed_layers(&x, &layers).to_bits());
+    check_tensor_fd(
+        "through_fixed_layers",
+        |p| through_fixed_layers(&p[0], &layers),
+        std::slice::from_ref(&x),
+        &[gx],
+    );
+}

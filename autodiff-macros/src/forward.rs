@@ -267,7 +267,9 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
             }
             Form::Copy => a[0].clone(),
             Form::Tensor => match ins.op {
-                Op::Tensor(op) => crate::tensor_rules::forward(op, &a),
+                Op::Tensor(op) => {
+                    crate::tensor_rules::forward(op, &crate::reverse::tensor_arg_tokens(f, ins))
+                }
                 _ => unreachable!("Form::Tensor is only built with Op::Tensor"),
             },
             Form::Index => {

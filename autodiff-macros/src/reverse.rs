@@ -34,6 +34,23 @@ pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
     }
 }
 
+/// The arguments of a tensor operation: tensors by name (the rule borrows
+/// them, whether or not the user wrote `&`), constants as written.
+pub fn tensor_arg_tokens(f: &Function, ins: &crate::ir::Instr) -> Vec<TokenStream> {
+    let Op::Tensor(op) = ins.op else {
+        unreachable!("only for tensor operations")
+    };
+    op.arg_roles()
+        .zip(&ins.args)
+        .map(|(role, a)| match (role, a) {
+            (tensor_rules::Role::T | tensor_rules::Role::Bias, Operand::Ref(v)) => {
+                f.vars[v.0].ident.to_token_stream()
+            }
+            _ => operand_tokens(f, a),
+        })
+        .collect()
+}
+
 /// One line of reverse code, before `let`/`+=` is decided.
 enum Line {
     /// `grad_target (+)= expr`, or `grad_target[index] += expr`.
@@ -74,6 +91,8 @@ pub struct Reverse<'a> {
     pub declared: HashSet<VarId>,
     /// The output's cotangent.
     pub seed: TokenStream,
+    /// Tensor adjoints read for the last time (moved rather than cloned).
+    pub movable: HashSet<Ident>,
     pub ret_ty: &'a syn::Type,
 }
 
@@ -107,6 +126,7 @@ impl<'a> Reverse<'a> {
             upfront_len: 0,
             declared: HashSet::new(),
             seed,
+            movable: HashSet::new(),
             ret_ty,
         }
     }
@@ -270,6 +290,14 @@ impl Reverse<'_> {
                     let d = ins.dest;
                     if self.has_grad(d, pending) && ins.op != Op::NonDiff {
                         let g = self.grad(d);
+                        // Nothing reads a local adjoint, or the adjoint of a
+                        // top-level `let`, after its instruction's reverse:
+                        // a tensor copy may take it over.
+                        let last_read =
+                            self.plan.cat[d.0] == AdjCat::Local || (ins.decl && b.id == 0);
+                        if last_read && self.f.vars[d.0].kind == Kind::Tensor {
+                            self.movable.insert(g.clone());
+                        }
                         for line in self.contributions(ins, &g) {
                             if let Line::Contrib { target, .. } = &line {
                                 pending.insert(*target);
@@ -475,7 +503,9 @@ impl Reverse<'_> {
     fn is_adjoint(&self, expr: &TokenStream) -> bool {
         let mut it = expr.clone().into_iter();
         match (it.next(), it.next()) {
-            (Some(TokenTree::Ident(i)), None) => self.grads.values().any(|g| *g == i),
+            (Some(TokenTree::Ident(i)), None) => {
+                !self.movable.contains(&i) && self.grads.values().any(|g| *g == i)
+            }
             _ => false,
         }
     }
@@ -580,8 +610,7 @@ impl Reverse<'_> {
                 std::iter::once(call).chain(out).collect()
             }
             Op::Tensor(op) => {
-                let args: Vec<TokenStream> =
-                    ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+                let args = tensor_arg_tokens(f, ins);
                 let targets: Vec<(usize, VarId)> = op
                     .arg_roles()
                     .zip(&ins.args)

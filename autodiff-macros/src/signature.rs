@@ -154,6 +154,21 @@ pub fn tensor_type(ty: &Type) -> Option<Type> {
     }
 }
 
+/// `&[Tensor]`, `[Tensor; N]`, `Vec<Tensor>`: not differentiable (yet).
+fn tensor_collection(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => tensor_collection(&r.elem),
+        Type::Slice(s) => tensor_type(&s.elem).is_some(),
+        Type::Array(a) => tensor_type(&a.elem).is_some(),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Vec"
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if tensor_type(t).is_some()))
+        }),
+        _ => false,
+    }
+}
+
 /// The IR kind of a constant parameter's type.
 pub fn kind_of_type(ty: &Type) -> crate::ir::Kind {
     if tensor_type(ty).is_some() {
@@ -307,6 +322,16 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
         .as_ref()
         .map_or_else(|| "_".to_string(), |i| i.to_string());
     if wanted == Some(None) {
+        return ParamKind::Constant;
+    }
+    if tensor_collection(ty) {
+        cx.error_spanned_by(
+            ty,
+            format!(
+                "#[grad] does not support collections of tensors (`{name}: {}`): pass each layer's tensors as a parameter of its own (`w1: &Tensor, w2: &Tensor`), or leave `{name}` out with #[grad(wrt(...))] to use it as a constant",
+                type_string(ty)
+            ),
+        );
         return ParamKind::Constant;
     }
     if is_constant_type(ty) {

@@ -873,10 +873,12 @@ impl Lowerer<'_> {
                     Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Vector => {
                         Some(Operand::Ref(v))
                     }
-                    // Tensor operations borrow their tensors anyway.
-                    Some(op @ Operand::Var(v)) if self.vars[v.0].kind == Kind::Tensor => Some(op),
-                    // `&labels`, `&shape`: constants passed as written.
-                    Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Other => {
+                    // `&t` of a tensor (tensor operations borrow anyway; a
+                    // call of a `#[grad]` function gets what was written),
+                    // `&labels`: passed as written.
+                    Some(Operand::Var(v))
+                        if matches!(self.vars[v.0].kind, Kind::Tensor | Kind::Other) =>
+                    {
                         Some(Operand::Ref(v))
                     }
                     Some(_) => {

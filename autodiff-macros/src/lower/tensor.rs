@@ -180,7 +180,9 @@ impl Lowerer<'_> {
         self.tensor_call(c, name, op, args)
     }
 
-    /// Checks that tensors are where the operation takes tensors.
+    /// The instruction. Whether tensors are where the operation takes them
+    /// is rustc's to check (a tensor may also be held in a value the macro
+    /// cannot type, such as the element of a constant `&[Tensor]`).
     fn tensor_call(
         &self,
         c: &syn::ExprCall,
@@ -188,18 +190,6 @@ impl Lowerer<'_> {
         op: TensorOp,
         args: Vec<Operand>,
     ) -> Option<Value> {
-        for (a, role) in args.iter().zip(op.arg_roles()) {
-            let tensor = self.kind(a) == Kind::Tensor;
-            let wants = matches!(role, tensor_rules::Role::T | tensor_rules::Role::Bias);
-            if wants != tensor {
-                let expected = if wants { "a tensor" } else { "not a tensor" };
-                self.cx.error_spanned_by(
-                    c,
-                    format!("#[grad]: an argument of `{name}` has the wrong kind: it should be {expected}"),
-                );
-                return None;
-            }
-        }
         Some(self.tensor_pending(op, args, format!("`{name}`"), c.to_token_stream()))
     }
 }
