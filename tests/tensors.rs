@@ -378,3 +378,90 @@ fn constant_layers() {
         &[gx],
     );
 }
+
+/// The lecture's "flat backprop" two-layer net (assignment 1): ReLU hidden
+/// layer with biases, softmax loss.
+#[grad(wrt(w1, b1, w2, b2))]
+fn flat_two_layer(
+    w1: &Tensor,
+    b1: &Tensor,
+    w2: &Tensor,
+    b2: &Tensor,
+    x: &Tensor,
+    labels: &[usize],
+) -> f32 {
+    let h1 = (x.matmul(w1) + b1).relu();
+    let scores = h1.matmul(w2) + b2;
+    softmax_cross_entropy(&scores, labels).item()
+}
+
+#[test]
+fn flat_two_layer_matches_the_hand_derived_backprop() {
+    let (n, d, h, c) = (6, 5, 4, 3);
+    let x = randn(&[n, d], 111);
+    let w1 = randn(&[d, h], 112);
+    let b1 = randn(&[h], 113) * 0.1;
+    let w2 = randn(&[h, c], 114);
+    let b2 = randn(&[c], 115) * 0.1;
+    let labels = [0, 2, 1, 1, 0, 2];
+    let (loss, (dw1, db1, dw2, db2)) = flat_two_layer_grad(&w1, &b1, &w2, &b2, &x, &labels);
+
+    // The backward pass of the slide, written with plain loops over f64.
+    let at = |t: &Tensor, i: usize, j: usize| t.at(&[i, j]) as f64;
+    let mut h1 = vec![vec![0f64; h]; n];
+    for i in 0..n {
+        for k in 0..h {
+            let z: f64 =
+                (0..d).map(|j| at(&x, i, j) * at(&w1, j, k)).sum::<f64>() + b1.at(&[k]) as f64;
+            h1[i][k] = z.max(0.0);
+        }
+    }
+    let mut dscores = vec![vec![0f64; c]; n];
+    let mut expected_loss = 0.0;
+    for i in 0..n {
+        let s: Vec<f64> = (0..c)
+            .map(|m| (0..h).map(|k| h1[i][k] * at(&w2, k, m)).sum::<f64>() + b2.at(&[m]) as f64)
+            .collect();
+        let mx = s.iter().cloned().fold(f64::MIN, f64::max);
+        let z: f64 = s.iter().map(|v| (v - mx).exp()).sum();
+        expected_loss += -(s[labels[i]] - mx - z.ln()) / n as f64;
+        for m in 0..c {
+            let p = (s[m] - mx).exp() / z;
+            dscores[i][m] = (p - if m == labels[i] { 1.0 } else { 0.0 }) / n as f64;
+        }
+    }
+    assert!((loss as f64 - expected_loss).abs() < 1e-5 * expected_loss.abs().max(1.0));
+    let close = |name: &str, got: &Tensor, want: &dyn Fn(&[usize]) -> f64| {
+        let shape = got.shape().to_vec();
+        let idx: Vec<Vec<usize>> = match shape.len() {
+            1 => (0..shape[0]).map(|i| vec![i]).collect(),
+            _ => (0..shape[0])
+                .flat_map(|i| (0..shape[1]).map(move |j| vec![i, j]))
+                .collect(),
+        };
+        let scale = idx.iter().map(|ix| want(ix).abs()).fold(1e-3, f64::max);
+        for ix in idx {
+            let (g, w) = (got.at(&ix) as f64, want(&ix));
+            assert!((g - w).abs() <= 1e-5 * scale, "{name}{ix:?}: {g} vs {w}");
+        }
+    };
+    // dW2 = h1ᵀ·dscores, db2 = Σ_rows dscores
+    close("dW2", &dw2, &|ix| {
+        (0..n).map(|i| h1[i][ix[0]] * dscores[i][ix[1]]).sum()
+    });
+    close("db2", &db2, &|ix| (0..n).map(|i| dscores[i][ix[0]]).sum());
+    // dh1 = dscores·W2ᵀ, zeroed where the ReLU was off
+    let dh1 = |i: usize, k: usize| {
+        let v: f64 = (0..c).map(|m| dscores[i][m] * at(&w2, k, m)).sum();
+        if h1[i][k] > 0.0 {
+            v
+        } else {
+            0.0
+        }
+    };
+    // dW1 = Xᵀ·dh1, db1 = Σ_rows dh1
+    close("dW1", &dw1, &|ix| {
+        (0..n).map(|i| at(&x, i, ix[0]) * dh1(i, ix[1])).sum()
+    });
+    close("db1", &db1, &|ix| (0..n).map(|i| dh1(i, ix[0])).sum());
+}

@@ -16,11 +16,11 @@ mod plot;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use autodiff::grad;
 use autodiff::runtime::tensor::optim::{Adam, CosineLr, Optimizer};
 use autodiff::runtime::tensor::{
-    add_pullback, conv2d, conv2d_pullback, flatten, flatten_pullback, kaiming_normal, matmul,
-    matmul_pullback, max_pool2d, max_pool2d_pullback, relu, relu_pullback, softmax_cross_entropy,
-    softmax_cross_entropy_pullback, Conv2dParams, Pool2dParams, Rng, Tensor,
+    conv2d, flatten, kaiming_normal, matmul, max_pool2d, relu, softmax_cross_entropy, Conv2dParams,
+    Pool2dParams, Rng, Tensor,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -41,10 +41,10 @@ const DEFAULT_SEED: u64 = 1;
 
 /// The cross-entropy loss of the network on a batch `x` `[N, 1, 8, 8]`.
 ///
-/// Written as one plain function of its weights, so that putting
-/// `#[grad(wrt(w1, b1, w2, b2, w3, b3))]` on it is all it takes to generate
-/// `loss_grad`; until `#[grad]` supports tensors, `loss_grad` is written by
-/// hand below.
+/// One plain function of its weights: `#[grad]` generates `loss_grad`, which
+/// returns the loss and the gradients of `w1, b1, w2, b2, w3, b3` (the flat
+/// backward pass is in the rustdoc of `loss_grad` and in `LOSS_GRAD_SOURCE`).
+#[grad(wrt(w1, b1, w2, b2, w3, b3))]
 #[allow(clippy::too_many_arguments)]
 fn loss(
     w1: &Tensor,
@@ -68,62 +68,8 @@ fn loss(
     softmax_cross_entropy(&scores, labels).item()
 }
 
-// ---------------------------------------------------------------------------
-// Hand-written gradient: to be replaced by `#[grad]` on `loss`.
-//
-// Same signature as the generated function: the value, then the gradients of
-// w1, b1, w2, b2, w3, b3 in parameter order. The forward pass keeps every
-// intermediate, then each step of the backward pass is the `*_pullback` of one
-// forward operation, in reverse order.
-// ---------------------------------------------------------------------------
-
 /// The gradients of [`loss`] with respect to its weights, in parameter order.
 type Grads = (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor);
-
-/// [`loss`] and its gradient with respect to `w1, b1, w2, b2, w3, b3`.
-#[allow(clippy::too_many_arguments)]
-fn loss_grad(
-    w1: &Tensor,
-    b1: &Tensor,
-    w2: &Tensor,
-    b2: &Tensor,
-    w3: &Tensor,
-    b3: &Tensor,
-    x: &Tensor,
-    labels: &[usize],
-) -> (f32, Grads) {
-    let conv = Conv2dParams::square(1, 1, 1, 1);
-    let pool = Pool2dParams::square(2, 2, 0);
-    // Forward, keeping what the pullbacks need.
-    let a1 = conv2d(x, w1, Some(b1), conv);
-    let r1 = relu(&a1);
-    let h1 = max_pool2d(&r1, pool);
-    let a2 = conv2d(&h1, w2, Some(b2), conv);
-    let r2 = relu(&a2);
-    let h2 = max_pool2d(&r2, pool);
-    let f = flatten(&h2);
-    let m = matmul(&f, w3);
-    let scores = &m + b3;
-    let l = softmax_cross_entropy(&scores, labels);
-    // Backward.
-    let g_scores = softmax_cross_entropy_pullback(&scores, labels, &l, &Tensor::scalar(1.0));
-    let (g_m, g_b3) = add_pullback(&m, b3, &scores, &g_scores);
-    let (g_f, g_w3) = matmul_pullback(&f, w3, &m, &g_m);
-    let g_h2 = flatten_pullback(&h2, &f, &g_f);
-    let g_r2 = max_pool2d_pullback(&r2, pool, &h2, &g_h2);
-    let g_a2 = relu_pullback(&a2, &r2, &g_r2);
-    let (g_h1, g_w2, g_b2) = conv2d_pullback(&h1, w2, Some(b2), conv, &a2, &g_a2);
-    let g_r1 = max_pool2d_pullback(&r1, pool, &h1, &g_h1);
-    let g_a1 = relu_pullback(&a1, &r1, &g_r1);
-    let (_g_x, g_w1, g_b1) = conv2d_pullback(x, w1, Some(b1), conv, &a1, &g_a1);
-    let g_b1 = g_b1.expect("conv2d_pullback returns a bias gradient when given a bias");
-    let g_b2 = g_b2.expect("conv2d_pullback returns a bias gradient when given a bias");
-    (l.item(), (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3))
-}
-
-// ---------------------------------------------------------------------------
-// End of the hand-written gradient.
-// ---------------------------------------------------------------------------
 
 /// The network's weights, in the order `loss` takes them.
 struct Params {
@@ -321,7 +267,69 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use autodiff::runtime::tensor::randn;
+    use autodiff::runtime::tensor::{
+        add_pullback, conv2d_pullback, flatten_pullback, matmul_pullback, max_pool2d_pullback,
+        randn, relu_pullback, softmax_cross_entropy_pullback,
+    };
+
+    /// The backward pass written by hand, one `*_pullback` per forward
+    /// operation in reverse order: the reference `loss_grad` must match.
+    #[allow(clippy::too_many_arguments)]
+    fn hand_loss_grad(
+        w1: &Tensor,
+        b1: &Tensor,
+        w2: &Tensor,
+        b2: &Tensor,
+        w3: &Tensor,
+        b3: &Tensor,
+        x: &Tensor,
+        labels: &[usize],
+    ) -> (f32, Grads) {
+        let conv = Conv2dParams::square(1, 1, 1, 1);
+        let pool = Pool2dParams::square(2, 2, 0);
+        let a1 = conv2d(x, w1, Some(b1), conv);
+        let r1 = relu(&a1);
+        let h1 = max_pool2d(&r1, pool);
+        let a2 = conv2d(&h1, w2, Some(b2), conv);
+        let r2 = relu(&a2);
+        let h2 = max_pool2d(&r2, pool);
+        let f = flatten(&h2);
+        let m = matmul(&f, w3);
+        let scores = &m + b3;
+        let l = softmax_cross_entropy(&scores, labels);
+        let g_scores = softmax_cross_entropy_pullback(&scores, labels, &l, &Tensor::scalar(1.0));
+        let (g_m, g_b3) = add_pullback(&m, b3, &scores, &g_scores);
+        let (g_f, g_w3) = matmul_pullback(&f, w3, &m, &g_m);
+        let g_h2 = flatten_pullback(&h2, &f, &g_f);
+        let g_r2 = max_pool2d_pullback(&r2, pool, &h2, &g_h2);
+        let g_a2 = relu_pullback(&a2, &r2, &g_r2);
+        let (g_h1, g_w2, g_b2) = conv2d_pullback(&h1, w2, Some(b2), conv, &a2, &g_a2);
+        let g_r1 = max_pool2d_pullback(&r1, pool, &h1, &g_h1);
+        let g_a1 = relu_pullback(&a1, &r1, &g_r1);
+        let (_, g_w1, g_b1) = conv2d_pullback(x, w1, Some(b1), conv, &a1, &g_a1);
+        let (g_b1, g_b2) = (
+            g_b1.expect("a bias was given"),
+            g_b2.expect("a bias was given"),
+        );
+        (l.item(), (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3))
+    }
+
+    /// `#[grad]`'s gradient agrees with the hand-written backward pass.
+    #[test]
+    fn loss_grad_matches_the_hand_written_backward_pass() {
+        let (train, _) = data::split(&data::load());
+        let (x, labels) = train.batch(&[0, 1, 2, 3, 4, 5, 6, 7]);
+        let p = Params::init(&mut Rng::new(3));
+        let (v, g) = p.loss_grad(&x, &labels);
+        let (hv, h) = hand_loss_grad(&p.w1, &p.b1, &p.w2, &p.b2, &p.w3, &p.b3, &x, &labels);
+        assert_eq!(v.to_bits(), hv.to_bits());
+        let ours = [g.0, g.1, g.2, g.3, g.4, g.5];
+        let hand = [h.0, h.1, h.2, h.3, h.4, h.5];
+        for (i, (a, b)) in ours.iter().zip(&hand).enumerate() {
+            let scale = b.data().iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+            assert!(a.max_abs_diff(b) <= 1e-5 * scale, "parameter {i}");
+        }
+    }
 
     /// `<a, b>` summed over all six weight tensors, in f64.
     fn dot(a: &[Tensor], b: &[Tensor]) -> f64 {
@@ -332,7 +340,7 @@ mod tests {
             .sum()
     }
 
-    /// Checks the hand-written `loss_grad` against central finite differences
+    /// Checks `loss_grad` against central finite differences
     /// of `loss` along random directions: `<grad, d> ≈ (L(θ+εd) − L(θ−εd)) / 2ε`.
     ///
     /// Each direction has unit norm over all weights together and ε is small,
