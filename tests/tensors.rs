@@ -396,6 +396,7 @@ fn flat_two_layer(
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // the slide's index notation
 fn flat_two_layer_matches_the_hand_derived_backprop() {
     let (n, d, h, c) = (6, 5, 4, 3);
     let x = randn(&[n, d], 111);
