@@ -350,6 +350,7 @@ fn calls_tensor_functions() {
 #[test]
 fn generated_code_snapshots() {
     common::snapshot("tensor_two_layer", TWO_LAYER_GRAD_SOURCE);
+    common::snapshot("tensor_flat_two_layer", FLAT_TWO_LAYER_GRAD_SOURCE);
     common::snapshot("tensor_cnn", CNN_GRAD_SOURCE);
     common::snapshot("tensor_shared_layers", SHARED_LAYERS_GRAD_SOURCE);
 }
