@@ -467,3 +467,38 @@ fn flat_two_layer_matches_the_hand_derived_backprop() {
     });
     close("db1", &db1, &|ix| (0..n).map(|i| dh1(i, ix[0])).sum());
 }
+
+/// Tensors through `match`, an early `return` inside a loop, and `while`.
+#[grad]
+fn tensor_control(x: &Tensor, w: Tensor, n: usize, s: f32) -> f32 {
+    let mut h = x.clone();
+    for i in 0..n {
+        h = match i {
+            0 => h.matmul(&w).relu(),
+            _ => (&h * s).tanh(),
+        };
+        if h.sum().item() > 10.0 {
+            return h.mean().item();
+        }
+    }
+    while h.numel() > 1 {
+        h = h.sum();
+    }
+    -(h * s - 1.0).item()
+}
+
+#[test]
+fn tensors_through_match_return_and_while() {
+    let x = randn(&[3, 4], 121) * 0.5;
+    let w = randn(&[4, 4], 122) * 0.5;
+    for (n, s) in [(0, 0.5f32), (1, 0.5), (3, 0.9), (4, 3.0)] {
+        let (v, (gx, gw, gs)) = tensor_control_grad(&x, w.clone(), n, s);
+        assert_eq!(v.to_bits(), tensor_control(&x, w.clone(), n, s).to_bits());
+        check_tensor_fd(
+            "tensor_control",
+            |p| tensor_control(&p[0], p[1].clone(), n, p[2].item()),
+            &[x.clone(), w.clone(), Tensor::scalar(s)],
+            &[gx, gw, Tensor::scalar(gs)],
+        );
+    }
+}

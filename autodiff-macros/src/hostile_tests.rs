@@ -579,6 +579,112 @@ fn corpus() -> Vec<(
             ),
             true,
         ),
+        // Tensor code that is malformed or unsupported.
+        (
+            "tensor: conv2d with three arguments",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor, w: &Tensor) -> f32 {
+                    conv2d(x, w, None).sum().item()
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: method with the wrong arity",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor) -> f32 {
+                    x.matmul().sum().item()
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: bias neither Some nor None",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor, w: &Tensor, b: &Tensor) -> f32 {
+                    conv2d(x, w, b, p).sum().item()
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: Some with two arguments as the bias",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor, w: &Tensor, b: &Tensor) -> f32 {
+                    conv2d(x, w, Some(b, b), p).sum().item()
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: returned as a tensor",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor) -> &Tensor {
+                    x
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: indexed, compared, remainder",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor, y: Tensor) -> f32 {
+                    let a = x % &y;
+                    let b = x < y;
+                    x[0]
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: mutable reference parameter and a Vec of tensors",
+            quote!(),
+            quote!(
+                fn f(x: &mut Tensor, ws: Vec<Tensor>) -> f32 {
+                    x.sum().item()
+                }
+            ),
+            false,
+        ),
+        (
+            "tensor: in branches, loops, match and early return",
+            quote!(),
+            quote!(
+                fn f(x: &Tensor, w: Tensor, n: usize, s: f32) -> f32 {
+                    let mut h = x.clone();
+                    for i in 0..n {
+                        h = match i {
+                            0 => h.matmul(&w).relu(),
+                            _ => (&h * s).tanh(),
+                        };
+                        if h.sum().item() > 10.0 {
+                            return h.mean().item();
+                        }
+                    }
+                    while h.numel() > 1 {
+                        h = h.sum();
+                    }
+                    -(h * s - 1.0).item()
+                }
+            ),
+            true,
+        ),
+        (
+            "tensor: a name that is also a tensor function, on scalars",
+            quote!(),
+            quote!(
+                fn f(x: f32, y: f32) -> f32 {
+                    relu(x) + sigmoid(y) + sum(x, y)
+                }
+            ),
+            true,
+        ),
     ]
 }
 

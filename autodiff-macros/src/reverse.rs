@@ -307,6 +307,7 @@ impl Reverse<'_> {
                     }
                     // (Not at a top-level `let`: nothing before it reads the adjoint.)
                     let top_let = ins.decl && b.id == 0;
+                    let mut reset = None;
                     if self.act.active(d)
                         && self.plan.cat[d.0] == AdjCat::Upfront
                         && self.plan.reassigned[d.0]
@@ -315,7 +316,14 @@ impl Reverse<'_> {
                         // This assignment's value is consumed; an earlier one starts afresh.
                         let g = self.grad(d);
                         let zero = self.zero(d);
-                        lines.push(Line::Raw(quote!(#g = #zero;)));
+                        reset = Some(Line::Raw(quote!(#g = #zero;)));
+                    }
+                    // A tensor's zero takes the shape of the earlier value,
+                    // which may differ (`h = h.sum()`): after the pop. (The
+                    // zero reads the value, so the value is taped.)
+                    let tensor = self.f.vars[d.0].kind == Kind::Tensor;
+                    if !tensor {
+                        lines.extend(reset.take());
                     }
                     if self.restores
                         && self.pushes_at(d, ins.decl)
@@ -333,6 +341,7 @@ impl Reverse<'_> {
                             lines.push(Line::Raw(quote!(#x = #tape.pop().unwrap();)));
                         }
                     }
+                    lines.extend(reset);
                 }
                 Stmt::Store(st) => {
                     let y = st.vec;

@@ -36,8 +36,8 @@ fn shared_layers_grad(
     grad_h += ::autodiff::__rt::tensor::sum_pullback(&h, &t2, &grad_t2);
     for _ in 0..iters {
         let grad_t1 = ::autodiff::__rt::tensor::tanh_pullback(&t1, &h, &grad_h);
-        grad_h = ::autodiff::__rt::tensor::Tensor::zeros_like(&h);
         h = tape_h.pop().unwrap();
+        grad_h = ::autodiff::__rt::tensor::Tensor::zeros_like(&h);
         let grad_t0 = ::autodiff::__rt::tensor::add_pullback_lhs(&t0, &b, &t1, &grad_t1);
         grad_b += ::autodiff::__rt::tensor::add_pullback_rhs(&t0, &b, &t1, &grad_t1);
         t1 = tape_t1.pop().unwrap();

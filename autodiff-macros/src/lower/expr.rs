@@ -245,6 +245,16 @@ impl Lowerer<'_> {
                 let base = self.lower_operand(&ix.expr);
                 let index = self.lower_operand(&ix.index);
                 let (base, index) = (base?, index?);
+                if self.kind(&base) == Kind::Tensor {
+                    self.cx.error_spanned_by(
+                        e,
+                        unsupported(
+                            "indexing a tensor",
+                            "reduce it with the tensor operations (`sum`, `mean`, `softmax_cross_entropy`, ...) and take the loss out with `.item()`",
+                        ),
+                    );
+                    return None;
+                }
                 Some(Value::Pending(index_pending_ops(base, index, ix)))
             }
             Expr::Range(r) => {
