@@ -219,6 +219,19 @@ fn sigmoid_is_stable_for_large_inputs() {
     assert_eq!(y.data()[4], 1.0);
 }
 
+/// Saturated sigmoid units must not produce subnormals: they slow every later
+/// GEMM they enter several-fold.
+#[test]
+fn sigmoid_flushes_subnormal_results() {
+    let x = t(&[-80., -87., -87.5, -88., -95., -103., -104.], &[7]);
+    let y = sigmoid(&x);
+    assert!(y.data().iter().all(|v| !v.is_subnormal()), "{y:?}");
+    // Still exact (e^x) where the result is normal.
+    assert_eq!(y.data()[0], (-80f32).exp());
+    assert!(y.data()[1] > 0.0);
+    assert_eq!(y.data()[3..], [0.0; 4]);
+}
+
 /// Scalar ops have a differentiable `f32`; it is checked by wrapping it as a
 /// rank-0 tensor.
 #[test]

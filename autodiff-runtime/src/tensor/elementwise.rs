@@ -557,13 +557,25 @@ pub fn tanh_pullback(_a: &Tensor, y: &Tensor, grad_y: &Tensor) -> Tensor {
 
 /// Logistic sigmoid, evaluated so that it never overflows (`e^{-x}` is only
 /// taken for `x >= 0`).
+///
+/// Results below the smallest normal `f32` (inputs below about −87.3) are
+/// flushed to 0. Saturated units are common (the lecture's two-layer net has
+/// pre-activations of ±100), and a handful of subnormal activations made the
+/// next GEMM several times slower (x86 handles subnormal operands in microcode),
+/// while carrying no information a gradient step could use. numpy's and
+/// PyTorch's `1 / (1 + e^{-x})` give 0 there too, through overflow.
 pub fn sigmoid(a: &Tensor) -> Tensor {
     a.map(|x| {
         if x >= 0.0 {
             1.0 / (1.0 + (-x).exp())
         } else {
             let e = x.exp();
-            e / (1.0 + e)
+            let s = e / (1.0 + e);
+            if s < f32::MIN_POSITIVE {
+                0.0
+            } else {
+                s
+            }
         }
     })
 }
