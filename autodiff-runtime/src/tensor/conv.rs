@@ -365,13 +365,28 @@ fn split_work(g: &Geom, threads: usize) -> (usize, usize) {
     }
 }
 
+/// Sum of `xs` in f64 over 8 independent lanes: one running sum is a chain of
+/// dependent adds (4 cycles each), which made a LeNet conv1 bias gradient
+/// (737K terms) cost 0.4 ms; the lanes let the adds overlap and vectorise.
+fn sum_f64_lanes(xs: &[f32]) -> f64 {
+    let mut acc = [0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v as f64;
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
 /// `db[o] = Σ dY[n, o, :, :]`, accumulated in f64 because it sums N·OH·OW terms.
 fn grad_bias(g: &Geom, grad_y: &Tensor) -> Tensor {
     let (pix, out_img) = (g.pix(), g.out_img());
     let mut db = vec![0f64; g.o];
     for img in grad_y.data.chunks(out_img.max(1)) {
         for (d, plane) in db.iter_mut().zip(img.chunks(pix.max(1))) {
-            *d += plane.iter().map(|&v| v as f64).sum::<f64>();
+            *d += sum_f64_lanes(plane);
         }
     }
     Tensor::from_vec(db.into_iter().map(|v| v as f32).collect(), &[g.o])
