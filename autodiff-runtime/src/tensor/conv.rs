@@ -201,6 +201,22 @@ fn valid_range(
     (lo.min(out), hi.min(out).max(lo.min(out)))
 }
 
+/// `dst.copy_from_slice(src)` for the short rows of LeNet-sized layers (8-24
+/// elements). A plain `copy_from_slice` of a runtime length becomes a `memcpy`
+/// call, whose fixed overhead made im2col cost more than the GEMM it feeds;
+/// fixed-size blocks compile to inline vector moves.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (a, b) in (&mut d).zip(&mut s) {
+        a.copy_from_slice(b);
+    }
+    for (a, b) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *a = *b;
+    }
+}
+
 /// Unrolls the `cg` channels in `x` (one image, one group) into `col`
 /// (`[cg*kh*kw, oh*ow]`, row-major).
 ///
@@ -235,7 +251,7 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
                     d[..lo].fill(0.0);
                     d[hi..].fill(0.0);
                     if sw == 1 {
-                        d[lo..hi].copy_from_slice(&line[..n]);
+                        copy_short(&mut d[lo..hi], &line[..n]);
                     } else {
                         for (t, v) in d[lo..hi].iter_mut().enumerate() {
                             *v = line[t * sw];
