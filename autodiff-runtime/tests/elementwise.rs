@@ -335,3 +335,28 @@ fn add_assign_cannot_grow() {
     let mut acc = Tensor::zeros(&[3]);
     acc += Tensor::ones(&[2, 3]);
 }
+
+/// Large elementwise ops run in parallel; the result must not depend on the
+/// thread count (and the parallel split must cover every element).
+#[test]
+fn large_elementwise_independent_of_thread_count() {
+    let n = (1 << 16) * 3 + 7;
+    let a = randn(&[n], 1);
+    let b = randn(&[n], 2);
+    let run = || {
+        let y = relu(&a);
+        vec![
+            y.clone(),
+            relu_pullback(&a, &y, &b),
+            sigmoid(&a),
+            &a * &b,
+            mul_scalar(&a, 3.0),
+        ]
+    };
+    let one = with_threads(1, run);
+    let two = with_threads(2, run);
+    for (i, (x, y)) in one.iter().zip(&two).enumerate() {
+        assert_eq!(x, y, "op {i}");
+    }
+    assert_eq!(one[0], a.map(|v| v.max(0.0)));
+}
