@@ -304,3 +304,64 @@ fn pool_padding_too_big() {
 fn pool_rank() {
     let _ = max_pool2d(&Tensor::zeros(&[5, 5]), Pool2dParams::square(2, 2, 0));
 }
+
+/// Max pooling and its pullback by definition: the first maximum of each window
+/// in row-major scan order, NaN beating any number. The 2x2/stride-2 kernel is
+/// a separate code path from the general one and must agree with this exactly.
+fn naive_max_pool(x: &Tensor, k: usize, s: usize, g: &Tensor) -> (Tensor, Tensor) {
+    let [n, c, h, w] = <[usize; 4]>::try_from(x.shape()).unwrap();
+    let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+    let mut y = Tensor::zeros(&[n, c, oh, ow]);
+    let mut dx = Tensor::zeros(x.shape());
+    for ni in 0..n {
+        for ci in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best = [ni, ci, oy * s, ox * s];
+                    for iy in oy * s..oy * s + k {
+                        for ix in ox * s..ox * s + k {
+                            let (v, b) = (x.at(&[ni, ci, iy, ix]), x.at(&best));
+                            if v > b || (v.is_nan() && !b.is_nan()) {
+                                best = [ni, ci, iy, ix];
+                            }
+                        }
+                    }
+                    let o = y.offset(&[ni, ci, oy, ox]);
+                    y.data_mut()[o] = x.at(&best);
+                    let d = dx.offset(&best);
+                    dx.data_mut()[d] += g.data()[o];
+                }
+            }
+        }
+    }
+    (y, dx)
+}
+
+#[test]
+fn max_pool_2x2_matches_definition() {
+    let p = Pool2dParams::square(2, 2, 0);
+    // Odd sizes leave a row and a column outside every window; the rounded
+    // values make ties common; a few NaNs must win their windows.
+    for (i, shape) in [[2, 3, 8, 8], [1, 2, 7, 9], [3, 1, 2, 2], [1, 1, 5, 300]]
+        .into_iter()
+        .enumerate()
+    {
+        let mut x = randn(&shape, 40 + i as u64).map(|v| (v * 2.0).round().max(0.0));
+        x.data_mut()[3] = f32::NAN;
+        let last = x.numel() - 5;
+        x.data_mut()[last] = f32::NAN;
+        let y = max_pool2d(&x, p);
+        let g = randn(y.shape(), 50 + i as u64);
+        let (ry, rdx) = naive_max_pool(&x, 2, 2, &g);
+        let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&ry), "forward {shape:?}");
+        for threads in [1, 2] {
+            let dx = with_threads(threads, || max_pool2d_pullback(&x, p, &y, &g));
+            assert_eq!(
+                bits(&dx),
+                bits(&rdx),
+                "pullback {shape:?} threads {threads}"
+            );
+        }
+    }
+}

@@ -219,6 +219,45 @@ fn sigmoid_is_stable_for_large_inputs() {
     assert_eq!(y.data()[4], 1.0);
 }
 
+/// Saturated sigmoid units must not produce subnormals: they slow every later
+/// GEMM they enter several-fold.
+#[test]
+fn sigmoid_flushes_subnormal_results() {
+    let x = t(&[-80., -87., -87.5, -88., -95., -103., -104.], &[7]);
+    let y = sigmoid(&x);
+    assert!(y.data().iter().all(|v| !v.is_subnormal()), "{y:?}");
+    // Still e^x where the result is normal.
+    let e80 = (-80f64).exp() as f32;
+    assert!((y.data()[0] - e80).abs() <= 4.0 * e80 * f32::EPSILON);
+    assert!(y.data()[1] > 0.0);
+    assert_eq!(y.data()[3..], [0.0; 4]);
+}
+
+/// sigmoid uses its own vectorisable exp; it must stay within a few ulp of the
+/// exact value everywhere it is normal, and keep the exact special values.
+#[test]
+fn sigmoid_accuracy() {
+    let xs: Vec<f32> = (-8700..=2000).map(|i| i as f32 * 0.01).collect();
+    let n = xs.len();
+    let y = sigmoid(&Tensor::from_vec(xs.clone(), &[n]));
+    let mut worst = 0f64;
+    for (&x, &s) in xs.iter().zip(y.data()) {
+        let exact = 1.0 / (1.0 + (-(x as f64)).exp());
+        worst = worst.max(((s as f64 - exact) / exact).abs());
+    }
+    assert!(
+        worst < 4.0 * f32::EPSILON as f64,
+        "max relative error {worst:e}"
+    );
+    let special = sigmoid(&t(
+        &[0.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY],
+        &[5],
+    ));
+    assert_eq!(special.data()[..2], [0.5, 0.5]);
+    assert!(special.data()[2].is_nan());
+    assert_eq!(special.data()[3..], [1.0, 0.0]);
+}
+
 /// Scalar ops have a differentiable `f32`; it is checked by wrapping it as a
 /// rank-0 tensor.
 #[test]
@@ -295,4 +334,29 @@ fn add_assign_accumulates() {
 fn add_assign_cannot_grow() {
     let mut acc = Tensor::zeros(&[3]);
     acc += Tensor::ones(&[2, 3]);
+}
+
+/// Large elementwise ops run in parallel; the result must not depend on the
+/// thread count (and the parallel split must cover every element).
+#[test]
+fn large_elementwise_independent_of_thread_count() {
+    let n = (1 << 16) * 3 + 7;
+    let a = randn(&[n], 1);
+    let b = randn(&[n], 2);
+    let run = || {
+        let y = relu(&a);
+        vec![
+            y.clone(),
+            relu_pullback(&a, &y, &b),
+            sigmoid(&a),
+            &a * &b,
+            mul_scalar(&a, 3.0),
+        ]
+    };
+    let one = with_threads(1, run);
+    let two = with_threads(2, run);
+    for (i, (x, y)) in one.iter().zip(&two).enumerate() {
+        assert_eq!(x, y, "op {i}");
+    }
+    assert_eq!(one[0], a.map(|v| v.max(0.0)));
 }

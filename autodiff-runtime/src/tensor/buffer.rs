@@ -91,3 +91,56 @@ pub(crate) fn fill_images<S: Send>(
     unsafe { buf.set_len(len) };
     (buf, states)
 }
+
+/// Elementwise results below this many elements are computed on one thread:
+/// waking a second worker costs more than it saves.
+const PAR_ELEMENTS: usize = 1 << 16;
+
+/// `f` applied to `(a[i], b[i])` for every `i`, into a new buffer; `b` is
+/// ignored (pass `a` again) by the one-input form. Large inputs are split into
+/// one contiguous part per thread, the same split conv and pooling use for
+/// their batch: in a training step the input of an elementwise op was mostly
+/// just written by those kernels, and a single thread reading it all pulled
+/// the other core's half across (LeNet's relu between conv and pool).
+fn map2_into(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "map2: operands of different lengths");
+    let len = a.len();
+    let threads = super::threads::num_threads();
+    if threads <= 1 || len < PAR_ELEMENTS {
+        return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+    }
+    let mut buf: Vec<f32> = Vec::with_capacity(len);
+    let part = len.div_ceil(threads);
+    super::threads::parallel(|_| {
+        buf.spare_capacity_mut()[..len]
+            .par_chunks_mut(part)
+            .zip(a.par_chunks(part).zip(b.par_chunks(part)))
+            .for_each(|(out, (xa, xb))| {
+                for (o, (&x, &y)) in out.iter_mut().zip(xa.iter().zip(xb)) {
+                    o.write(f(x, y));
+                }
+            });
+    });
+    // SAFETY: the output chunks partition `spare[..len]` and are paired with
+    // input chunks of the same lengths (all three slices have length `len` and
+    // are cut at the same `part`), and each loop writes every element of its
+    // output chunk. A panic in `f` propagates before this line, dropping `buf`
+    // with length 0.
+    unsafe { buf.set_len(len) };
+    buf
+}
+
+/// `f(x)` for every element of `a`, in parallel for large inputs (see
+/// [`map2_into`]).
+pub(crate) fn map_par(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    map2_into(a, a, |x, _| f(x))
+}
+
+/// `f(a[i], b[i])` for equally long `a` and `b`, in parallel for large inputs
+/// (see [`map2_into`]).
+///
+/// # Panics
+/// If the lengths differ.
+pub(crate) fn zip_par(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    map2_into(a, b, f)
+}

@@ -54,6 +54,33 @@ impl<'a> Mat<'a> {
     }
 }
 
+/// Products below this many multiply-adds run on one thread: waking a second
+/// worker costs more than it saves (the lecture net's `h·w2` is 64K).
+const SERIAL_MACS: usize = 1 << 20;
+/// Products with fewer multiply-adds per operand element than this run on one
+/// thread. In a training step the operands were just written by another core
+/// (a weight by the optimizer, a gradient by the previous op), and moving them
+/// costs about as much as the second thread saves: in the lecture net
+/// (`[64, 1000] x [1000, 100]`, 37 per element) two threads made `x·w1` 1.6x
+/// and the SGD update after `xᵀ·g` 4x slower, and the whole step went from
+/// ~400 to ~295 us once these products stayed on one thread. LeNet's
+/// `[64, 800] x [800, 500]` (53 per element) is left parallel.
+const MIN_INTENSITY: usize = 48;
+
+/// Threads to hand gemm for an `m x k x n` product when `threads` are available.
+fn gemm_threads(m: usize, k: usize, n: usize, threads: usize) -> usize {
+    let macs = m.saturating_mul(k).saturating_mul(n);
+    let elements = m
+        .saturating_mul(k)
+        .saturating_add(k.saturating_mul(n))
+        .saturating_add(m.saturating_mul(n));
+    if macs < SERIAL_MACS || macs < MIN_INTENSITY.saturating_mul(elements) {
+        1
+    } else {
+        threads
+    }
+}
+
 /// `c[m x n] (row-major) = A[m x k] · B[k x n]`, or `c += A·B` when `accumulate`.
 ///
 /// # Panics
@@ -82,6 +109,7 @@ pub(crate) fn sgemm(
     }
     a.check(m, k);
     b.check(k, n);
+    let threads = gemm_threads(m, k, n, threads);
     // SAFETY: `check` proved every element the m x k, k x n views address lies in
     // `a.data` / `b.data`, and `c` holds the m x n row-major output (strides n, 1).
     // The output is a unique `&mut` borrow, so it cannot alias the inputs. Strides

@@ -35,6 +35,16 @@
 //!   (for `y = x·w`: `dx = dy·wᵀ`, `dw = xᵀ·dy`);
 //! - the returned gradients are fresh tensors the caller owns, ready for `+=`.
 //!
+//! Where one argument's gradient costs real work that is wasted when only the
+//! other's is needed (a data input needs none), there are also per-argument
+//! pullbacks. They take exactly the joint pullback's arguments and return one
+//! gradient, bit-identical to the joint pullback's component:
+//!
+//! - [`matmul_pullback_lhs`] / [`matmul_pullback_rhs`] (each skips a GEMM);
+//! - [`conv2d_pullback_input`] / [`conv2d_pullback_weight`] /
+//!   [`conv2d_pullback_bias`] (the last panics when `bias` is `None`);
+//! - `{add, sub, mul, div, maximum, minimum}_pullback_lhs` / `_rhs`.
+//!
 //! Reductions and losses return rank-0 tensors, so `grad_y` for them is a rank-0
 //! tensor too ([`Tensor::scalar`]`(1.0)` to start backpropagation).
 //!
@@ -47,9 +57,11 @@
 //!
 //! # Threads
 //!
-//! Kernels that benefit from parallelism (matmul, conv, pooling) use a rayon pool
-//! whose size is set by [`set_num_threads`] or scoped with [`with_threads`]; the
-//! same count is handed to the GEMM kernels so one setting governs everything.
+//! Kernels that benefit from parallelism (matmul, conv, pooling, elementwise ops
+//! on large tensors) use a rayon pool whose size is set by [`set_num_threads`]
+//! or scoped with [`with_threads`]; the same count is handed to the GEMM kernels
+//! so one setting governs everything. Matrix products too small to gain from a
+//! second thread run on one whatever the setting.
 
 mod adjoint;
 mod buffer;

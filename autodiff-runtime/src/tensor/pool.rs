@@ -99,13 +99,96 @@ impl Geom {
         for iy in ys..ye {
             for ix in xs..xe {
                 let v = plane[iy * self.w + ix];
-                if v > bv || (v.is_nan() && !bv.is_nan()) {
-                    bv = v;
-                    best = iy * self.w + ix;
-                }
+                (bv, best) = pick((bv, best), (v, iy * self.w + ix));
             }
         }
         best
+    }
+
+    /// 2x2 windows with stride 2 and no padding (LeNet, VGG, ResNet): every
+    /// window lies inside the plane, so the fixed-size kernels below apply.
+    fn is_2x2(&self) -> bool {
+        self.p.kernel == (2, 2) && self.p.stride == (2, 2) && self.p.padding == (0, 0)
+    }
+}
+
+/// Whether `v` replaces the running maximum `best` in a scan: strictly greater,
+/// or the first NaN (so NaNs propagate, as in PyTorch). Ties keep the earlier
+/// element. `|`/`&` rather than `||`/`&&`, so no branch is needed.
+#[inline(always)]
+fn beats(v: f32, best: f32) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// The winner of `a` (earlier in scan order) and `b`, with its position tag.
+///
+/// Which one wins is a coin flip on real activations, so a branch would
+/// mispredict half the time and cost more than the rest of the window;
+/// `select_unpredictable` asks for conditional moves/blends instead (plain
+/// `if`s here were compiled back into jumps).
+#[inline(always)]
+fn pick(a: (f32, usize), b: (f32, usize)) -> (f32, usize) {
+    let w = beats(b.0, a.0);
+    (
+        std::hint::select_unpredictable(w, b.0, a.0),
+        std::hint::select_unpredictable(w, b.1, a.1),
+    )
+}
+
+/// Value and position (0..4, row-major) of the first maximum of the 2x2
+/// window `r0[0..2]` over `r1[0..2]`. Pairing (0,1) and (2,3) first keeps "first
+/// maximum in scan order": each `pick` prefers its left, earlier argument.
+#[inline(always)]
+fn argmax_2x2(r0: &[f32], r1: &[f32]) -> (f32, usize) {
+    pick(pick((r0[0], 0), (r0[1], 1)), pick((r1[0], 2), (r1[1], 3)))
+}
+
+/// [`max_pool2d`] on one plane, 2x2 windows, stride 2, no padding.
+fn max_pool_2x2(g: &Geom, i: &[f32], o: &mut [f32]) {
+    for (oy, orow) in o.chunks_exact_mut(g.ow).enumerate() {
+        let r0 = &i[2 * oy * g.w..][..2 * g.ow];
+        let r1 = &i[(2 * oy + 1) * g.w..][..2 * g.ow];
+        for ((v, a), b) in orow
+            .iter_mut()
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            *v = argmax_2x2(a, b).0;
+        }
+    }
+}
+
+/// [`max_pool2d_pullback`] on one plane of a zeroed `d`, 2x2 windows, stride 2,
+/// no padding. The windows do not overlap, so each window's gradient is stored
+/// (not added) at its maximum's address, and the rest of `d` keeps its 0.
+///
+/// Runs in two passes over blocks of windows, first the argmax positions, then
+/// the stores: interleaving the reads of `x` with the writes of `d` ran 5x
+/// slower (the two buffers are equally sized and so equally aligned, and the
+/// loads kept waiting on stores that look like the same address to the CPU).
+/// The store address is computed rather than chosen with `if`s, which LLVM
+/// compiles into jumps that mispredict on every other window.
+fn max_pool_2x2_pullback(g: &Geom, x: &[f32], gy: &[f32], d: &mut [f32]) {
+    const BLOCK: usize = 64;
+    let mut ks = [0usize; BLOCK];
+    for (oy, grow) in gy.chunks_exact(g.ow).enumerate() {
+        let top = 2 * oy * g.w;
+        let r0 = &x[top..][..2 * g.ow];
+        let r1 = &x[top + g.w..][..2 * g.ow];
+        let rows = &mut d[top..][..g.w + 2 * g.ow];
+        for (b, gb) in grow.chunks(BLOCK).enumerate() {
+            let first = b * BLOCK;
+            let span = 2 * first..2 * (first + gb.len());
+            let windows = r0[span.clone()]
+                .chunks_exact(2)
+                .zip(r1[span].chunks_exact(2));
+            for (k, (a, c)) in ks.iter_mut().zip(windows) {
+                *k = argmax_2x2(a, c).1;
+            }
+            for (j, (&gv, &k)) in gb.iter().zip(&ks).enumerate() {
+                rows[(k >> 1) * g.w + 2 * (first + j) + (k & 1)] = gv;
+            }
+        }
     }
 }
 
@@ -140,7 +223,11 @@ pub fn max_pool2d(x: &Tensor, params: Pool2dParams) -> Tensor {
     let g = Geom::new("max_pool2d", x, params);
     let shape = g.out_shape(x);
     let mut out = vec![0f32; shape_numel(&shape)];
+    let fast = g.is_2x2();
     planes(&x.data, g.h * g.w, &mut out, g.oh * g.ow, |i, o| {
+        if fast {
+            return max_pool_2x2(&g, i, o);
+        }
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 o[oy * g.ow + ox] = i[g.argmax(i, oy, ox)];
@@ -168,7 +255,11 @@ pub fn max_pool2d_pullback(
     let plane_in = g.h * g.w;
     let plane_out = g.oh * g.ow;
     parallel(|t| {
+        let fast = g.is_2x2();
         let work = |(d, (xi, gy)): (&mut [f32], (&[f32], &[f32]))| {
+            if fast {
+                return max_pool_2x2_pullback(&g, xi, gy, d);
+            }
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     d[g.argmax(xi, oy, ox)] += gy[oy * g.ow + ox];
