@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Time one training step of two small networks in numpy and PyTorch (CPU).
 
-The reference numbers for `examples/train_step_hand.rs` (the same steps written
-by hand against autodiff-runtime). Not run by CI.
+The reference numbers for the repository's `examples/train_step.rs` (the same
+steps with #[grad] and written by hand against autodiff-runtime);
+`bench/train_step.sh` at the repository root runs both and prints the ratios.
+Not run by CI.
 
 Setup (once, from the repository root):
 
@@ -12,7 +14,7 @@ Setup (once, from the repository root):
 Run:
 
     .venv/bin/python autodiff-runtime/bench/train_step.py --threads 1 2
-    cargo run --release -p autodiff-runtime --example train_step_hand -- --threads 1 2
+    cargo run --release --example train_step -- --threads 1 2
 
 Both print one JSON object per line:
 

@@ -1,29 +1,62 @@
-//! One training step of the lecture's two-layer net and of LeNet, with the
-//! backward pass written by hand from the runtime's pullbacks: the baseline that
-//! `#[grad]`-generated steps should match, and the Rust side of
-//! `bench/train_step.py` (numpy and PyTorch).
+//! One training step of the lecture's two-layer net and of LeNet, two ways:
+//! with the gradients from `#[grad]` (`"impl": "rust-grad"`) and with the
+//! backward pass written by hand from the runtime's pullbacks
+//! (`"impl": "rust-hand"`). The Rust side of
+//! `autodiff-runtime/bench/train_step.py` (numpy and PyTorch); `bench/train_step.sh`
+//! runs both and prints the ratios.
 //!
-//! `cargo run --release -p autodiff-runtime --example train_step_hand -- --threads 1 2`
+//! `cargo run --release --example train_step -- --threads 1 2`
 //!
-//! Prints, like the Python script, one JSON object per line: per model a `loss`
-//! line (loss before training and after `--loss-steps` steps on a fixed batch)
-//! and a timing line `{"impl": "rust-hand", "model": .., "threads": N,
-//! "step_us": ..}`, the median over `--reps` repeats of a batch of steps after
-//! warm-up steps.
+//! Prints, like the Python script, one JSON object per line: per model and
+//! implementation a `loss` line (loss before training and after `--loss-steps`
+//! steps on a fixed batch) and a timing line `{"impl": .., "model": ..,
+//! "threads": N, "step_us": ..}`, the median over `--reps` repeats of a batch
+//! of steps after warm-up steps. The two implementations alternate, so both
+//! see the same machine.
 //!
-//! Gradients are requested only for parameters: the data inputs get none, so the
+//! Gradients are taken only for parameters: the data inputs get none, so the
 //! first layers use the per-argument pullbacks (`matmul_pullback_rhs`,
-//! `conv2d_pullback_weight`), as generated code does for inactive arguments.
+//! `conv2d_pullback_weight`) in both.
 
 use std::time::{Duration, Instant};
 
-use autodiff_runtime::tensor::optim::{Optimizer, Sgd};
-use autodiff_runtime::tensor::*;
+use autodiff::grad;
+use autodiff::runtime::tensor::optim::{Optimizer, Sgd};
+use autodiff::runtime::tensor::*;
 
 const N: usize = 64;
 const D_IN: usize = 1000;
 const H: usize = 100;
 const D_OUT: usize = 10;
+
+/// The lecture's numpy net's loss, for `#[grad]`.
+#[grad(wrt(w1, w2))]
+fn two_layer_loss(x: &Tensor, y: &Tensor, w1: &Tensor, w2: &Tensor) -> f32 {
+    let h = sigmoid(&x.matmul(w1));
+    let y_pred = h.matmul(w2);
+    (&y_pred - y).sqr().sum().item()
+}
+
+/// LeNet's loss, for `#[grad]`.
+#[grad(wrt(w1, b1, w2, b2, w3, b3, w4, b4))]
+#[allow(clippy::too_many_arguments)]
+fn lenet_loss(
+    w1: &Tensor,
+    b1: &Tensor,
+    w2: &Tensor,
+    b2: &Tensor,
+    w3: &Tensor,
+    b3: &Tensor,
+    w4: &Tensor,
+    b4: &Tensor,
+    x: &Tensor,
+    labels: &[usize],
+) -> f32 {
+    let h = max_pool2d(&conv2d(x, w1, Some(b1), CONV).relu(), POOL);
+    let h = max_pool2d(&conv2d(&h, w2, Some(b2), CONV).relu(), POOL);
+    let h = (h.flatten().matmul(w3) + b3).relu();
+    softmax_cross_entropy(&(h.matmul(w4) + b4), labels).item()
+}
 
 /// The lecture's numpy net, op for op (hand-written backward, no fused sigmoid
 /// derivative).
@@ -51,7 +84,15 @@ impl TwoLayer {
         (&y_pred - &self.y).sqr().sum().item()
     }
 
-    /// Returns the loss before the update.
+    /// With `#[grad]`; returns the loss before the update.
+    fn step_grad(&mut self) -> f32 {
+        let (loss, (grad_w1, grad_w2)) = two_layer_loss_grad(&self.x, &self.y, &self.w1, &self.w2);
+        self.sgd
+            .step(&mut [&mut self.w1, &mut self.w2], &[&grad_w1, &grad_w2]);
+        loss
+    }
+
+    /// By hand; returns the loss before the update.
     fn step(&mut self) -> f32 {
         let (x, y, w1, w2) = (&self.x, &self.y, &self.w1, &self.w2);
         // h = 1 / (1 + exp(-x·w1))
@@ -130,7 +171,28 @@ impl LeNet {
         softmax_cross_entropy(&(&h.matmul(&p[6]) + &p[7]), &self.labels).item()
     }
 
-    /// Returns the loss before the update.
+    /// With `#[grad]`; returns the loss before the update.
+    fn step_grad(&mut self) -> f32 {
+        let p = &self.p;
+        let (loss, g) = lenet_loss_grad(
+            &p[0],
+            &p[1],
+            &p[2],
+            &p[3],
+            &p[4],
+            &p[5],
+            &p[6],
+            &p[7],
+            &self.x,
+            &self.labels,
+        );
+        let grads = [&g.0, &g.1, &g.2, &g.3, &g.4, &g.5, &g.6, &g.7];
+        let mut params: Vec<&mut Tensor> = self.p.iter_mut().collect();
+        self.sgd.step(&mut params, &grads);
+        loss
+    }
+
+    /// By hand; returns the loss before the update.
     fn step(&mut self) -> f32 {
         let (x, p) = (&self.x, &self.p);
         // Forward, keeping every intermediate the backward pass reads.
@@ -241,22 +303,13 @@ fn parse() -> Opts {
     o
 }
 
-/// Median seconds per step over `reps` repeats of `per_rep` steps.
-fn median_step_us(o: &Opts, per_rep: usize, mut step: impl FnMut() -> f32) -> f64 {
-    for _ in 0..o.warmup {
-        std::hint::black_box(step());
+/// Time of one step of `step`, over `per_rep` steps.
+fn time_steps<M>(per_rep: usize, m: &mut M, step: fn(&mut M) -> f32) -> f64 {
+    let t = Instant::now();
+    for _ in 0..per_rep {
+        std::hint::black_box(step(m));
     }
-    let mut ts: Vec<f64> = (0..o.reps)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_rep {
-                std::hint::black_box(step());
-            }
-            t.elapsed().as_secs_f64() / per_rep as f64
-        })
-        .collect();
-    ts.sort_by(f64::total_cmp);
-    ts[ts.len() / 2] * 1e6
+    t.elapsed().as_secs_f64() / per_rep as f64
 }
 
 /// Keeps every worker of the current pool busy for 200 ms before measuring: a
@@ -270,32 +323,54 @@ fn wake_workers() {
     });
 }
 
+/// The two implementations of one model's step: `#[grad]` and by hand.
+type Steps<M> = [(&'static str, fn(&mut M) -> f32); 2];
+
+/// Per implementation, the loss line and the median step time; the
+/// implementations' repeats alternate, so drift in the machine's speed
+/// reaches both alike.
 fn report<M>(
     o: &Opts,
     threads: usize,
     model: &str,
     per_rep: usize,
     new: impl Fn() -> M,
-    step: impl Fn(&mut M) -> f32,
+    steps: Steps<M>,
     loss: impl Fn(&M) -> f32,
 ) {
-    let mut m = new();
-    let first = step(&mut m);
-    for _ in 1..o.loss_steps {
-        step(&mut m);
+    for (name, step) in steps {
+        let mut m = new();
+        let first = step(&mut m);
+        for _ in 1..o.loss_steps {
+            step(&mut m);
+        }
+        println!(
+            "{{\"impl\": \"{name}\", \"model\": \"{model}\", \"threads\": {threads}, \
+             \"loss_steps\": {}, \"loss_first\": {first}, \"loss_final\": {}}}",
+            o.loss_steps,
+            loss(&m)
+        );
     }
-    println!(
-        "{{\"impl\": \"rust-hand\", \"model\": \"{model}\", \"threads\": {threads}, \
-         \"loss_steps\": {}, \"loss_first\": {first}, \"loss_final\": {}}}",
-        o.loss_steps,
-        loss(&m)
-    );
-    let mut m = new();
-    let us = median_step_us(o, per_rep, || step(&mut m));
-    println!(
-        "{{\"impl\": \"rust-hand\", \"model\": \"{model}\", \"threads\": {threads}, \
-         \"step_us\": {us:.2}}}"
-    );
+    let mut ms: Vec<M> = steps.iter().map(|_| new()).collect();
+    for (m, (_, step)) in ms.iter_mut().zip(steps) {
+        for _ in 0..o.warmup {
+            std::hint::black_box(step(m));
+        }
+    }
+    let mut times = vec![Vec::new(); steps.len()];
+    for _ in 0..o.reps {
+        for (k, (m, (_, step))) in ms.iter_mut().zip(steps).enumerate() {
+            times[k].push(time_steps(per_rep, m, step));
+        }
+    }
+    for ((name, _), mut ts) in steps.into_iter().zip(times) {
+        ts.sort_by(f64::total_cmp);
+        let us = ts[ts.len() / 2] * 1e6;
+        println!(
+            "{{\"impl\": \"{name}\", \"model\": \"{model}\", \"threads\": {threads}, \
+             \"step_us\": {us:.2}}}"
+        );
+    }
 }
 
 fn main() {
@@ -310,7 +385,10 @@ fn main() {
                     "two_layer",
                     o.two_layer_steps,
                     TwoLayer::new,
-                    TwoLayer::step,
+                    [
+                        ("rust-grad", TwoLayer::step_grad),
+                        ("rust-hand", TwoLayer::step),
+                    ],
                     TwoLayer::loss,
                 );
             }
@@ -321,7 +399,7 @@ fn main() {
                     "lenet",
                     o.lenet_steps,
                     LeNet::new,
-                    LeNet::step,
+                    [("rust-grad", LeNet::step_grad), ("rust-hand", LeNet::step)],
                     LeNet::loss,
                 );
             }
