@@ -149,7 +149,7 @@ impl Forward<'_> {
                     let mut pushed = Vec::new();
                     direct_pushes(&quote!(#(#body)*), &mut pushed);
                     if !pushed.is_empty() {
-                        let it = self.iter_tokens(iter);
+                        let it = iter_tokens(self.f, iter);
                         let hint = Ident::new("iterations", proc_macro2::Span::mixed_site());
                         out.push(quote!({
                             let #hint = ::core::iter::Iterator::size_hint(&(#it)).0;
@@ -166,40 +166,12 @@ impl Forward<'_> {
                             }
                             None => quote!(_),
                         };
-                        let it = self.iter_tokens(iter);
+                        let it = iter_tokens(self.f, iter);
                         quote!(for #pat in #it { #(#body)* })
                     }
                     LoopHead::Infinite => quote!(loop { #(#body)* }),
                 });
                 out
-            }
-        }
-    }
-
-    fn iter_tokens(&self, iter: &IterSpec) -> TokenStream {
-        match iter {
-            IterSpec::Tokens(t) => t.clone(),
-            IterSpec::Range {
-                start,
-                end,
-                inclusive,
-                rev,
-                step,
-            } => {
-                let (s, e) = (operand_tokens(self.f, start), operand_tokens(self.f, end));
-                let range = if *inclusive {
-                    quote!(#s..=#e)
-                } else {
-                    quote!(#s..#e)
-                };
-                match (rev, step) {
-                    (false, None) => range,
-                    (true, _) => quote!((#range).rev()),
-                    (false, Some(k)) => {
-                        let k = operand_tokens(self.f, k);
-                        quote!((#range).step_by(#k))
-                    }
-                }
             }
         }
     }
@@ -329,5 +301,34 @@ fn direct_pushes(tokens: &TokenStream, out: &mut Vec<Ident>) {
             _ => {}
         }
         k += 1;
+    }
+}
+
+/// The iterator of a `for` loop, as the forward code writes it.
+pub fn iter_tokens(f: &Function, iter: &IterSpec) -> TokenStream {
+    match iter {
+        IterSpec::Tokens(t) => t.clone(),
+        IterSpec::Range {
+            start,
+            end,
+            inclusive,
+            rev,
+            step,
+        } => {
+            let (s, e) = (operand_tokens(f, start), operand_tokens(f, end));
+            let range = if *inclusive {
+                quote!(#s..=#e)
+            } else {
+                quote!(#s..#e)
+            };
+            match (rev, step) {
+                (false, None) => range,
+                (true, _) => quote!((#range).rev()),
+                (false, Some(k)) => {
+                    let k = operand_tokens(f, k);
+                    quote!((#range).step_by(#k))
+                }
+            }
+        }
     }
 }

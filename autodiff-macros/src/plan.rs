@@ -40,6 +40,9 @@ pub struct Plan {
     /// Range loops (by counter) whose indices the sweep regenerates: their
     /// bounds are not assigned inside the loop.
     pub regen: HashSet<VarId>,
+    /// Regenerated loops that always run their whole range: the backward
+    /// pass takes their trip count from the range, so none is counted.
+    pub exact: HashSet<VarId>,
     /// Values a loop body computes cheaply from its index, loop-invariant
     /// values and each other, by body block, in order: the sweep recomputes
     /// the ones it reads at the start of each reverse iteration instead of
@@ -135,6 +138,7 @@ impl Plan {
             })
             .collect();
         let mut regen = HashSet::new();
+        let mut exact = HashSet::new();
         for (s, _, _) in f.stmts() {
             if let Stmt::Loop(l) = s {
                 if let LoopHead::For {
@@ -162,6 +166,14 @@ impl Plan {
                         .all(|v| !written.contains(&v))
                     {
                         regen.insert(l.counter);
+                        // No `break` (or `return`) ends it early: it runs as
+                        // many times as its range is long.
+                        let exits = inside
+                            .iter()
+                            .any(|(s, _, depth)| *depth == 0 && matches!(s, Stmt::BreakIf(_)));
+                        if !exits {
+                            exact.insert(l.counter);
+                        }
                     }
                 }
             }
@@ -175,6 +187,7 @@ impl Plan {
             cat,
             needed: HashSet::new(),
             regen,
+            exact,
             remat_in_block,
             remat: HashSet::new(),
             loop_reads: HashMap::new(),
@@ -399,8 +412,23 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
         // start of a reverse iteration they hold that iteration's value
         // (recomputed, or popped back by the iteration after it).
         let mut earlier: HashSet<VarId> = HashSet::new();
-        for s in &l.body.stmts {
+        // What each top-level statement of the body reads and writes,
+        // nested statements included.
+        let effects: Vec<(HashSet<VarId>, HashSet<VarId>)> =
+            l.body.stmts.iter().map(stmt_effects).collect();
+        for (pos, s) in l.body.stmts.iter().enumerate() {
             let Stmt::Assign(ins) = s else { continue };
+            // The value is recomputed just before the backward pass first
+            // reads it, i.e. in the reverse of its last use: by then the
+            // reverse has undone every write after that use. So an argument
+            // written in the loop is fine if no write falls between the
+            // definition and the last use (`t = l[li]; .. t ..; li += 1`).
+            let last_use = (pos + 1..effects.len())
+                .rev()
+                .find(|q| effects[*q].0.contains(&ins.dest))
+                .unwrap_or(pos);
+            let unchanged_until_used =
+                |a: VarId| (pos + 1..=last_use).all(|q| !effects[q].1.contains(&a));
             let once = ins.decl
                 && sites[ins.dest.0] == 1
                 && !stored[ins.dest.0]
@@ -423,11 +451,12 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 && !reads_written_vector
                 && matches!(f.vars[ins.dest.0].kind, Kind::Scalar | Kind::Other)
                 && cheap(ins)
-                && ins
-                    .args
-                    .iter()
-                    .filter_map(Operand::var)
-                    .all(|a| Some(a) == index || !written.contains(&a) || earlier.contains(&a));
+                && ins.args.iter().filter_map(Operand::var).all(|a| {
+                    Some(a) == index
+                        || !written.contains(&a)
+                        || earlier.contains(&a)
+                        || unchanged_until_used(a)
+                });
             if ok {
                 found.push(ins.clone());
             }
@@ -440,6 +469,55 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
         }
     }
     out
+}
+
+/// The variables a statement reads and writes, nested statements included.
+fn stmt_effects(s: &Stmt) -> (HashSet<VarId>, HashSet<VarId>) {
+    let mut stmts = Vec::new();
+    match s {
+        Stmt::If(i) => {
+            i.then_block.walk(&mut stmts, 0);
+            i.else_block.walk(&mut stmts, 0);
+        }
+        Stmt::Loop(l) => l.body.walk(&mut stmts, 0),
+        _ => {}
+    }
+    let mut reads = HashSet::new();
+    let mut writes = HashSet::new();
+    for s in std::iter::once(s).chain(stmts.into_iter().map(|(s, _, _)| s)) {
+        match s {
+            Stmt::Assign(ins) => {
+                writes.insert(ins.dest);
+                reads.extend(ins.args.iter().filter_map(Operand::var));
+            }
+            Stmt::Store(st) => {
+                writes.insert(st.vec);
+                reads.insert(st.vec);
+                reads.extend(st.index.var());
+                reads.extend(st.value.var());
+            }
+            Stmt::If(i) => reads.extend(i.cond.var()),
+            Stmt::Loop(l) => {
+                writes.insert(l.counter);
+                if let LoopHead::For { var, iter } = &l.head {
+                    writes.extend(*var);
+                    if let IterSpec::Range {
+                        start, end, step, ..
+                    } = iter
+                    {
+                        reads.extend(start.var());
+                        reads.extend(end.var());
+                        reads.extend(step.as_ref().and_then(Operand::var));
+                    }
+                }
+            }
+            Stmt::BreakIf(v) => {
+                reads.insert(*v);
+            }
+            Stmt::Item(_) => {}
+        }
+    }
+    (reads, writes)
 }
 
 /// For each block, the counters of the loops around it (outermost first).

@@ -411,21 +411,36 @@ impl Reverse<'_> {
                     if body.is_empty() {
                         return;
                     }
-                    // Values recomputed rather than taped, in forward order.
+                    // Values recomputed rather than taped, each just before
+                    // the first line that reads it (last candidates first, so
+                    // one recomputed from another lands after it).
                     if let Some(cands) = self.plan.remat_in_block.get(&l.body.id) {
-                        let recompute: Vec<TokenStream> = cands
+                        for ins in cands
                             .iter()
+                            .rev()
                             .filter(|ins| self.plan.remat.contains(&ins.dest))
-                            .map(|ins| {
-                                let x = self.ident(ins.dest);
-                                let ty = self.f.vars[ins.dest.0].ty.as_ref().map(|t| quote!(: #t));
-                                let rhs = rhs_tokens(self.f, ins);
-                                quote!(let #x #ty = #rhs;)
-                            })
-                            .collect();
-                        body.splice(0..0, recompute);
+                        {
+                            let x = self.ident(ins.dest);
+                            let ty = self.f.vars[ins.dest.0].ty.as_ref().map(|t| quote!(: #t));
+                            let rhs = rhs_tokens(self.f, ins);
+                            let name = x.to_string();
+                            let first = body.iter().position(|t| {
+                                let mut read = HashSet::new();
+                                idents_in(t, &mut read);
+                                read.contains(&name)
+                            });
+                            if let Some(at) = first {
+                                body.insert(at, quote!(let #x #ty = #rhs;));
+                            }
+                        }
                     }
-                    let n = self.ident(l.counter).clone();
+                    let mut n = self.ident(l.counter).to_token_stream();
+                    if let (true, LoopHead::For { iter, .. }) =
+                        (self.plan.exact.contains(&l.counter), &l.head)
+                    {
+                        let it = crate::forward::iter_tokens(self.f, iter);
+                        n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
+                    }
                     let mut head = quote!(for _ in 0..#n);
                     if let LoopHead::For { var: Some(i), iter } = &l.head {
                         let x = self.ident(*i).clone();
@@ -467,8 +482,8 @@ impl Reverse<'_> {
                         && self.plan.taped(l.counter)
                         && self.plan.around_loop(l.counter, &self.chain).is_none()
                     {
-                        let tape = &self.tapes[&l.counter];
-                        lines.push(Line::Raw(quote!(#n = #tape.pop().unwrap();)));
+                        let (c, tape) = (self.ident(l.counter), &self.tapes[&l.counter]);
+                        lines.push(Line::Raw(quote!(#c = #tape.pop().unwrap();)));
                     }
                     if self.restores {
                         for v in self.plan.around.get(&l.counter).into_iter().flatten().rev() {

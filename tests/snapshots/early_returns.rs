@@ -2,7 +2,6 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
     let mut ret = ::core::default::Default::default();
     let mut returned = ::core::default::Default::default();
     let mut acc = ::core::default::Default::default();
-    let mut t3 = ::core::default::Default::default();
     let mut skip = ::core::default::Default::default();
     let mut stop = ::core::default::Default::default();
     let mut iters = ::core::default::Default::default();
@@ -10,7 +9,6 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
     let mut t7 = ::core::default::Default::default();
     let mut t8 = ::core::default::Default::default();
     let mut tape_acc = ::std::vec::Vec::new();
-    let mut tape_t3 = ::std::vec::Vec::new();
     returned = false;
     let t0 = x < (-1.0);
     if t0 {
@@ -26,7 +24,6 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
         {
             let iterations = ::core::iter::Iterator::size_hint(&(0..6)).0;
             tape_acc.reserve(iterations);
-            tape_t3.reserve(iterations);
         }
         for i in 0..6 {
             iters += 1;
@@ -34,8 +31,7 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
             let t2 = acc * y;
             tape_acc.push(acc);
             acc = t2 + 0.5;
-            tape_t3.push(t3);
-            t3 = acc > 3.0;
+            let t3 = acc > 3.0;
             if t3 {
                 let t4 = acc.ln();
                 let t5 = i as f64;
@@ -77,12 +73,12 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
             }
         }
         for _ in 0..iters {
+            let t3 = acc > 3.0;
             if t3 {
                 let grad_t4 = grad_ret;
                 grad_ret = 0.0;
                 grad_acc += grad_t4 / acc;
             }
-            t3 = tape_t3.pop().unwrap();
             let grad_t2 = grad_acc;
             grad_acc = 0.0;
             acc = tape_acc.pop().unwrap();

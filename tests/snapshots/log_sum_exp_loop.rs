@@ -4,13 +4,11 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut tape_t4 = ::std::vec::Vec::new();
     let mut m = x[0];
     let t0 = x.len();
-    let mut iters = 0usize;
     {
         let iterations = ::core::iter::Iterator::size_hint(&(1..t0)).0;
         tape_m.reserve(iterations);
     }
     for i in 1..t0 {
-        iters += 1;
         let t1 = x[i];
         let m_1 = m.max(t1);
         tape_m.push(m);
@@ -18,13 +16,11 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     }
     let mut s = 0.0;
     let t2 = x.len();
-    let mut iters_1 = 0usize;
     {
         let iterations = ::core::iter::Iterator::size_hint(&(0..t2)).0;
         tape_t4.reserve(iterations);
     }
     for k in 0..t2 {
-        iters_1 += 1;
         let xi = x[k];
         let t3 = xi - m;
         tape_t4.push(t4);
@@ -41,7 +37,10 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     grad_m += grad_out;
     let grad_t5 = grad_out;
     grad_s += grad_t5 / s;
-    for k in ::autodiff::__rt::rev_range(0, iters_1) {
+    for k in ::autodiff::__rt::rev_range(
+        0,
+        ::core::iter::Iterator::size_hint(&(0..t2)).0,
+    ) {
         let grad_s_1 = grad_s;
         grad_s = 0.0;
         grad_s += grad_s_1;
@@ -52,11 +51,14 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         grad_m += -grad_t3;
         grad_x[k] += grad_xi;
     }
-    for i in ::autodiff::__rt::rev_range(1, iters) {
-        let t1 = x[i];
+    for i in ::autodiff::__rt::rev_range(
+        1,
+        ::core::iter::Iterator::size_hint(&(1..t0)).0,
+    ) {
         let grad_m_1 = grad_m;
         grad_m = 0.0;
         m = tape_m.pop().unwrap();
+        let t1 = x[i];
         grad_m += grad_m_1 * ::autodiff::__rt::max_share(m, t1);
         let grad_t1 = grad_m_1 * ::autodiff::__rt::max_share(t1, m);
         grad_x[i] += grad_t1;

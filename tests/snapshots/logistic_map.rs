@@ -4,14 +4,12 @@ fn logistic_map_grad(x: f64) -> (f64, f64) {
     let mut tape_t0 = ::std::vec::Vec::new();
     let mut tape_t1 = ::std::vec::Vec::new();
     let mut v = x;
-    let mut iters = 0usize;
     {
         let iterations = ::core::iter::Iterator::size_hint(&(0..3)).0;
         tape_t0.reserve(iterations);
         tape_t1.reserve(iterations);
     }
     for _ in 0..3 {
-        iters += 1;
         tape_t0.push(t0);
         t0 = 4.0 * v;
         tape_t1.push(t1);
@@ -19,7 +17,7 @@ fn logistic_map_grad(x: f64) -> (f64, f64) {
         v = t0 * t1;
     }
     let mut grad_v: f64 = 1.0;
-    for _ in 0..iters {
+    for _ in 0..::core::iter::Iterator::size_hint(&(0..3)).0 {
         let grad_t0 = grad_v * t1;
         let grad_t1 = grad_v * t0;
         grad_v = 0.0;

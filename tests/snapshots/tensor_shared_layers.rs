@@ -10,7 +10,6 @@ fn shared_layers_grad(
     let mut tape_t0 = ::std::vec::Vec::new();
     let mut tape_t1 = ::std::vec::Vec::new();
     let mut h = x.clone();
-    let mut iters = 0usize;
     {
         let iterations = ::core::iter::Iterator::size_hint(&(0..layers)).0;
         tape_t0.reserve(iterations);
@@ -18,7 +17,6 @@ fn shared_layers_grad(
         tape_h.reserve(iterations);
     }
     for _ in 0..layers {
-        iters += 1;
         tape_t0.push(t0);
         t0 = ::autodiff::__rt::tensor::matmul(&h, &w);
         tape_t1.push(t1);
@@ -34,7 +32,7 @@ fn shared_layers_grad(
     let grad_out: f32 = 1.0;
     let grad_t2 = ::autodiff::__rt::tensor::item_pullback(&t2, out, grad_out);
     grad_h += ::autodiff::__rt::tensor::sum_pullback(&h, &t2, &grad_t2);
-    for _ in 0..iters {
+    for _ in 0..::core::iter::Iterator::size_hint(&(0..layers)).0 {
         let grad_t1 = ::autodiff::__rt::tensor::tanh_pullback(&t1, &h, &grad_h);
         h = tape_h.pop().unwrap();
         grad_h = ::autodiff::__rt::tensor::Tensor::zeros_like(&h);
