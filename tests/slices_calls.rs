@@ -431,3 +431,31 @@ fn carried_integer_indices() {
         "{TRIANGULAR_GRAD_SOURCE}"
     );
 }
+
+/// Repeated element reads share one value (`y[i] * y[i]`), but not across a
+/// write of the element, of the vector or of the index.
+#[grad]
+fn rereads(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        let a = y[i] * y[i];
+        y[i] = a + 0.5 * y[i];
+        s += y[i] * y[i] + a * x[i] * x[i];
+        let mut j = i;
+        let b = y[j] * 2.0;
+        j = (j + 1) % y.len();
+        s += b * y[j] + y[j];
+    }
+    s
+}
+
+#[test]
+fn repeated_element_reads() {
+    for seed in 1..6 {
+        let x = pts(5, seed);
+        let (v, g) = rereads_grad(&x);
+        assert_eq!(v.to_bits(), rereads(&x).to_bits());
+        check("rereads", rereads, &x, &g);
+    }
+}

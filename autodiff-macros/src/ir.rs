@@ -40,6 +40,8 @@ pub struct Var {
     /// Created by the lowering with no `let` of the user's (a branch's
     /// value, a loop flag, the early-return value): declared up front.
     pub internal: bool,
+    /// A temporary for a subexpression (`t3`), no name of the user's.
+    pub temp: bool,
 }
 
 /// An instruction argument.

@@ -17,6 +17,7 @@ mod ir;
 mod lower;
 mod names;
 mod plan;
+mod reuse;
 mod reverse;
 mod rules;
 mod signature;
@@ -71,7 +72,8 @@ fn expand_on_this_stack(
             return None;
         }
         let mut names = names::Names::new(func.to_token_stream());
-        let ir = lower::lower(&cx, &func, &sig, &mut names)?;
+        let mut ir = lower::lower(&cx, &func, &sig, &mut names)?;
+        reuse::reuse_element_reads(&mut ir);
         let act = activity::analyze(&cx, &ir, &sig);
         if cx.has_errors() {
             return None;

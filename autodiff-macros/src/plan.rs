@@ -416,23 +416,43 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
         // nested statements included.
         let effects: Vec<(HashSet<VarId>, HashSet<VarId>)> =
             l.body.stmts.iter().map(stmt_effects).collect();
-        for (pos, s) in l.body.stmts.iter().enumerate() {
+        // The value is recomputed just before the backward pass first reads
+        // it, i.e. in the reverse of its last use, or earlier to recompute
+        // a value computed from it: by then the reverse has undone every
+        // write after that point. So an argument written in the loop is
+        // fine if no write falls between the definition and that point
+        // (`t = l[li]; .. t ..; li += 1`). `last_use`: that point, counting
+        // every later value that may be recomputed from this one.
+        let once = |ins: &Instr| {
+            ins.decl
+                && sites[ins.dest.0] == 1
+                && !stored[ins.dest.0]
+                && !f.vars[ins.dest.0].internal
+        };
+        let stmts = &l.body.stmts;
+        let mut last_use: HashMap<VarId, usize> = HashMap::new();
+        for (pos, s) in stmts.iter().enumerate().rev() {
             let Stmt::Assign(ins) = s else { continue };
-            // The value is recomputed just before the backward pass first
-            // reads it, i.e. in the reverse of its last use: by then the
-            // reverse has undone every write after that use. So an argument
-            // written in the loop is fine if no write falls between the
-            // definition and the last use (`t = l[li]; .. t ..; li += 1`).
-            let last_use = (pos + 1..effects.len())
+            let mut last = (pos + 1..effects.len())
                 .rev()
                 .find(|q| effects[*q].0.contains(&ins.dest))
                 .unwrap_or(pos);
+            for later in &stmts[pos + 1..] {
+                if let Stmt::Assign(r) = later {
+                    let reads = r.args.iter().any(|a| a.var() == Some(ins.dest));
+                    if reads && once(r) && cheap(r) {
+                        last = last.max(last_use[&r.dest]);
+                    }
+                }
+            }
+            last_use.insert(ins.dest, last);
+        }
+        for (pos, s) in stmts.iter().enumerate() {
+            let Stmt::Assign(ins) = s else { continue };
+            let last_use = last_use[&ins.dest];
             let unchanged_until_used =
                 |a: VarId| (pos + 1..=last_use).all(|q| !effects[q].1.contains(&a));
-            let once = ins.decl
-                && sites[ins.dest.0] == 1
-                && !stored[ins.dest.0]
-                && !f.vars[ins.dest.0].internal;
+            let once = once(ins);
             // A value of constants alone, unannotated, would have no type
             // to infer from in the reverse sweep (`let c = 1.0;`).
             let typed =

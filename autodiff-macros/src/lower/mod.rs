@@ -208,6 +208,7 @@ impl Lowerer<'_> {
             ty,
             kind,
             internal,
+            temp: false,
         });
         VarId(self.vars.len() - 1)
     }
@@ -805,7 +806,9 @@ impl Lowerer<'_> {
             }
             None => {
                 let ident = self.names.temp();
-                (self.new_var(ident, None, kind, false), true)
+                let v = self.new_var(ident, None, kind, false);
+                self.vars[v.0].temp = true;
+                (v, true)
             }
         };
         self.push(Stmt::Assign(Instr {
