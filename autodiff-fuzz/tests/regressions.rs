@@ -327,3 +327,54 @@ fn p54_gradient() {
         .check(|q| p54(q[0], q[1], q[2], q[3]), &x, &[g0, g1, g2, g3])
         .unwrap();
 }
+
+/// p850 of seed 2000 as generated: a pop of an empty tape. The condition
+/// `c * acc1 >= ..` was recomputed in the backward pass from `acc1`, which an
+/// inner loop with nothing to differentiate overwrites; that loop's reverse
+/// was empty, and with it went the pop restoring the `acc1` saved around it,
+/// so the recomputed condition took a branch the forward pass had not. (An
+/// empty loop reverse now keeps its pops.)
+#[grad]
+fn p850(x: &[f64], a: f64, b: f64, c: f64) -> f64 {
+    let m = x.len();
+    if c <= std::f64::consts::PI {
+        let mut acc1: f64 = 0.0;
+        for i in 1..m {
+            for j in (0..m).step_by(2) {
+                acc1 += (j as f64).tanh();
+            }
+            if (c * acc1) >= ((acc1 * acc1) + 0.5).powf(0.3) {
+                return x[x.len() - 1 - i].powi(2);
+            }
+        }
+    } else if std::f64::consts::PI.powi(4).tanh() < 0.5 && b.sin() < a {
+    } else if b <= c.cos() {
+    } else {
+    }
+    (c + c) * b
+}
+
+#[test]
+fn p850_of_seed_2000() {
+    let p = [
+        0.47770467530253624,
+        1.4876750006020436,
+        -0.07672999287909854,
+        -0.5789440872596812,
+        -1.2826896004465176,
+        0.12312244528389504,
+        1.4351590172999225,
+        1.352544383042082,
+        0.548647382434821,
+    ];
+    let f = |q: &[f64]| p850(&q[..6], q[6], q[7], q[8]);
+    let (v, (gx, ga, gb, gc)) = p850_grad(&p[..6], p[6], p[7], p[8]);
+    assert_eq!(v, f(&p));
+    let mut g = gx;
+    g.extend([ga, gb, gc]);
+    GradCheck::new()
+        .rel_tol(1e-6)
+        .abs_tol(1e-8)
+        .check(f, &p, &g)
+        .unwrap();
+}

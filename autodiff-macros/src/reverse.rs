@@ -408,9 +408,10 @@ impl Reverse<'_> {
                             .collect();
                         self.loop_reads.insert(l.counter, vars);
                     }
-                    if body.is_empty() {
-                        return;
-                    }
+                    // An empty reverse body still has its pops below: what
+                    // the forward saved around this loop must come back
+                    // (a value recomputed later may read it).
+                    let empty = body.is_empty();
                     // Values recomputed rather than taped, each just before
                     // the first line that reads it (last candidates first, so
                     // one recomputed from another lands after it).
@@ -477,7 +478,9 @@ impl Reverse<'_> {
                             body.insert(0, quote!(let #x = #tape.pop().unwrap();));
                         }
                     }
-                    lines.push(Line::Raw(quote!(#head { #(#body)* })));
+                    if !empty {
+                        lines.push(Line::Raw(quote!(#head { #(#body)* })));
+                    }
                     if self.restores
                         && self.plan.taped(l.counter)
                         && self.plan.around_loop(l.counter, &self.chain).is_none()
