@@ -390,6 +390,7 @@ impl Reverse<'_> {
                 Stmt::Loop(l) => {
                     self.chain.push(l.counter);
                     let body_lines = self.block(&l.body, None);
+                    let (body_lines, sums) = self.invariant_sums(l, body_lines);
                     let mut body = self.render(body_lines);
                     self.chain.pop();
                     {
@@ -479,7 +480,9 @@ impl Reverse<'_> {
                         }
                     }
                     if !empty {
-                        lines.push(Line::Raw(quote!(#head { #(#body)* })));
+                        let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
+                        let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
+                        lines.push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
                     }
                     if self.restores
                         && self.plan.taped(l.counter)
@@ -499,6 +502,135 @@ impl Reverse<'_> {
                 Stmt::BreakIf(_) | Stmt::Item(_) => {}
             }
         }
+    }
+
+    /// Element contributions `grad_v[k] += e` in a loop's reverse whose
+    /// index `k` the loop never changes, where nothing else in the loop
+    /// touches `grad_v`: summed in a local (`acc += e`) and added once after
+    /// the loop, so the loop carries no dependence through memory (the
+    /// reverse of `y[j] += l[li] * x[i]` adds into `grad_x[i]` on every `j`).
+    /// Returns the lines and, per sum, the local, the adjoint and the index.
+    fn invariant_sums(
+        &mut self,
+        l: &crate::ir::Loop,
+        lines: Vec<Line>,
+    ) -> (Vec<Line>, Vec<(Ident, Ident, TokenStream)>) {
+        let mut inside = Vec::new();
+        l.body.walk(&mut inside, 0);
+        let mut written: HashSet<String> = HashSet::new();
+        let mut write = |v: VarId| {
+            written.insert(self.f.vars[v.0].ident.to_string());
+        };
+        for (s, _, _) in &inside {
+            match s {
+                Stmt::Assign(i) => write(i.dest),
+                Stmt::Store(st) => write(st.vec),
+                Stmt::Loop(inner) => {
+                    write(inner.counter);
+                    if let LoopHead::For { var: Some(v), .. } = &inner.head {
+                        write(*v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let LoopHead::For { var: Some(v), .. } = &l.head {
+            write(*v);
+        }
+        // An index that stays put: a literal, or a variable the loop does
+        // not write.
+        let invariant = |ix: &TokenStream| {
+            let toks: Vec<TokenTree> = ix.clone().into_iter().collect();
+            match toks.as_slice() {
+                [TokenTree::Ident(i)] => !written.contains(&i.to_string()),
+                [TokenTree::Literal(_)] => true,
+                _ => false,
+            }
+        };
+        // Per adjoint: the one invariant index it is touched at, or `None`
+        // once anything else touches it.
+        let mut only: HashMap<VarId, Option<String>> = HashMap::new();
+        // Any occurrence, read or written (`grad_v[k] = 0.0` too).
+        fn mentions(t: &TokenStream, g: &str) -> bool {
+            t.clone().into_iter().any(|tt| match tt {
+                TokenTree::Ident(i) => i == g,
+                TokenTree::Group(gr) => mentions(&gr.stream(), g),
+                _ => false,
+            })
+        }
+        let targets: Vec<VarId> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Contrib {
+                    target,
+                    index: Some(_),
+                    ..
+                } if self.f.vars[target.0].kind == Kind::Vector => Some(*target),
+                _ => None,
+            })
+            .collect();
+        for t in targets {
+            let g = self.grad(t).to_string();
+            let mut seen: Option<Option<String>> = None;
+            for line in &lines {
+                let here = match line {
+                    Line::Contrib {
+                        target,
+                        expr,
+                        index,
+                    } => {
+                        if *target == t {
+                            match index {
+                                Some(ix) if invariant(ix) && !mentions(expr, &g) => {
+                                    Some(Some(ix.to_string()))
+                                }
+                                _ => Some(None),
+                            }
+                        } else if mentions(expr, &g)
+                            || index.as_ref().is_some_and(|ix| mentions(ix, &g))
+                        {
+                            Some(None)
+                        } else {
+                            None
+                        }
+                    }
+                    Line::Raw(r) => mentions(r, &g).then_some(None),
+                };
+                if let Some(h) = here {
+                    seen = Some(match (seen, h) {
+                        (None, h) => h,
+                        (Some(Some(a)), Some(b)) if a == b => Some(a),
+                        _ => None,
+                    });
+                }
+            }
+            only.insert(t, seen.flatten());
+        }
+        let mut sums: Vec<(Ident, Ident, TokenStream)> = Vec::new();
+        let mut acc_of: HashMap<VarId, Ident> = HashMap::new();
+        let out = lines
+            .into_iter()
+            .map(|line| match line {
+                Line::Contrib {
+                    target,
+                    expr,
+                    index: Some(ix),
+                } if only.get(&target).is_some_and(Option::is_some) => {
+                    let acc = acc_of
+                        .entry(target)
+                        .or_insert_with(|| {
+                            let g = self.grads[&target].clone();
+                            let acc = self.names.fresh(&format!("{g}_sum"));
+                            sums.push((acc.clone(), g, ix.clone()));
+                            acc
+                        })
+                        .clone();
+                    Line::Raw(quote!(#acc += #expr;))
+                }
+                other => other,
+            })
+            .collect();
+        (out, sums)
     }
 
     fn uses_ident(&self, body: &[TokenStream], x: &Ident) -> bool {
