@@ -97,6 +97,13 @@ impl Lowerer<'_> {
         let dest = dest?;
         match want? {
             BindAs::Into(_) | BindAs::Fixed(_) => Some(Operand::Var(dest)),
+            // A tensor is not copied: the location the branches wrote takes
+            // the user's name (a scalar copy keeps the name in straight-line
+            // SSA instead).
+            BindAs::User(ident, _) if self.vars[dest.0].kind == Kind::Tensor => {
+                self.vars[dest.0].ident = self.names.user_binding(ident);
+                Some(Operand::Var(dest))
+            }
             BindAs::User(ident, ty) => Some(self.bind_copy(Operand::Var(dest), ident, ty)),
         }
     }
