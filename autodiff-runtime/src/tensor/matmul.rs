@@ -202,18 +202,32 @@ fn over_batch(
 /// batch sizes differ; the message names both shapes.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
     let (batch, m, k, n) = dims("matmul", a, b);
-    let nb = batch.unwrap_or(1);
-    let mut out = vec![0f32; nb * m * n];
-    over_batch(nb, &mut out, m * n, |i, c, t| {
-        let ab = &a.data[i * m * k..(i + 1) * m * k];
-        let bb = &b.data[i * k * n..(i + 1) * k * n];
-        sgemm((m, k, n), Mat::rows(ab, k), Mat::rows(bb, n), c, false, t);
-    });
     let shape: Vec<usize> = match batch {
         None => vec![m, n],
         Some(b) => vec![b, m, n],
     };
-    Tensor::from_vec(out, &shape)
+    batched(batch.unwrap_or(1), (m, k, n), &shape, |i| {
+        let ab = &a.data[i * m * k..(i + 1) * m * k];
+        let bb = &b.data[i * k * n..(i + 1) * k * n];
+        (Mat::rows(ab, k), Mat::rows(bb, n))
+    })
+}
+
+/// A fresh tensor of `shape` holding, per batch entry `i`, the `m x k x n`
+/// product of the two views `operands(i)`: the one loop behind the forward
+/// product and both pullbacks, which differ only in the views.
+fn batched<'a>(
+    nb: usize,
+    (m, k, n): (usize, usize, usize),
+    shape: &[usize],
+    operands: impl Fn(usize) -> (Mat<'a>, Mat<'a>) + Sync,
+) -> Tensor {
+    let mut out = vec![0f32; nb * m * n];
+    over_batch(nb, &mut out, m * n, |i, c, t| {
+        let (a, b) = operands(i);
+        sgemm((m, k, n), a, b, c, false, t);
+    });
+    Tensor::from_vec(out, shape)
 }
 
 /// Validates the pullback's operands and returns `(batch, m, k, n)`; shared so the
@@ -247,22 +261,12 @@ fn grad_lhs(
     g: &Tensor,
 ) -> Tensor {
     let (batch, m, k, n) = dims;
-    let nb = batch.unwrap_or(1);
-    let mut ga = vec![0f32; nb * m * k];
-    over_batch(nb, &mut ga, m * k, |i, c, t| {
+    // [m, n] x [n, k]: bᵀ read in place.
+    batched(batch.unwrap_or(1), (m, n, k), &a.shape, |i| {
         let gb = &g.data[i * m * n..(i + 1) * m * n];
         let bb = &b.data[i * k * n..(i + 1) * k * n];
-        // [m, n] x [n, k]: bᵀ read in place.
-        sgemm(
-            (m, n, k),
-            Mat::rows(gb, n),
-            Mat::transposed(bb, n),
-            c,
-            false,
-            t,
-        );
-    });
-    Tensor::from_vec(ga, &a.shape)
+        (Mat::rows(gb, n), Mat::transposed(bb, n))
+    })
 }
 
 /// `aᵀ · grad_y` per batch entry, after [`pullback_dims`].
@@ -273,22 +277,12 @@ fn grad_rhs(
     g: &Tensor,
 ) -> Tensor {
     let (batch, m, k, n) = dims;
-    let nb = batch.unwrap_or(1);
-    let mut gw = vec![0f32; nb * k * n];
-    over_batch(nb, &mut gw, k * n, |i, c, t| {
+    // [k, m] x [m, n]: aᵀ read in place.
+    batched(batch.unwrap_or(1), (k, m, n), &b.shape, |i| {
         let gb = &g.data[i * m * n..(i + 1) * m * n];
         let ab = &a.data[i * m * k..(i + 1) * m * k];
-        // [k, m] x [m, n]: aᵀ read in place.
-        sgemm(
-            (k, m, n),
-            Mat::transposed(ab, k),
-            Mat::rows(gb, n),
-            c,
-            false,
-            t,
-        );
-    });
-    Tensor::from_vec(gw, &b.shape)
+        (Mat::transposed(ab, k), Mat::rows(gb, n))
+    })
 }
 
 /// Returns `(grad_a, grad_b) = (grad_y · bᵀ, aᵀ · grad_y)` (per batch entry).
