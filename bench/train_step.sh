@@ -14,6 +14,13 @@
 # table shows each measurement's median over the rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# glibc returns freed blocks of more than a few MB to the OS, and every step
+# then page-faults fresh memory for its activations; with two threads the
+# faults contend in the kernel (LeNet at 2 threads: 12-16 ms instead of ~13).
+# Both sides run with glibc keeping freed memory for reuse, which is what a
+# training process wants; `GLIBC_TUNABLES= bench/train_step.sh` runs with
+# glibc's defaults instead.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967295}
 py=${1:-.venv/bin/python}
 rounds=${2:-3}
 cargo build --release --example train_step
