@@ -673,6 +673,21 @@ impl Reverse<'_> {
         let f = self.f;
         let active = |a: &Operand| a.var().filter(|v| self.act.active(*v));
         match ins.op {
+            // `a * a`: one contribution, `g·a·2` (exactly `g·a + g·a`:
+            // doubling is exact), instead of two.
+            Op::Prim(rules::Prim::Mul)
+                if matches!((&ins.args[0], &ins.args[1]), (Operand::Var(a), Operand::Var(b)) if a == b)
+                    && active(&ins.args[0]).is_some()
+                    && f.vars[ins.dest.0].kind == Kind::Scalar =>
+            {
+                let v = active(&ins.args[0]).expect("checked");
+                let a = operand_tokens(f, &ins.args[0]);
+                vec![Line::Contrib {
+                    target: v,
+                    expr: quote!(#g * #a * 2.0),
+                    index: None,
+                }]
+            }
             Op::Prim(prim) => {
                 let args: Vec<Arg> = ins
                     .args

@@ -143,16 +143,30 @@ fn dead_values_get_no_adjoint() {
 fn fan_out_gives_one_let_then_additions() {
     let mut s = stage(
         syn::parse_quote! {
-            fn f(x: f64) -> f64 { x * x }
+            fn f(x: f64) -> f64 { x * x.sin() }
         },
         quote!(),
     )
     .unwrap();
     let code = backward(&mut s);
     assert!(
-        code.contains("let mut grad_x = grad_out * x ;\ngrad_x += grad_out * x ;"),
+        code.contains("let mut grad_x = grad_out * t0 ;")
+            && code.contains("grad_x += grad_t0 * x . cos () ;"),
         "{code}"
     );
+}
+
+#[test]
+fn a_square_gives_one_doubled_contribution() {
+    let mut s = stage(
+        syn::parse_quote! {
+            fn f(x: f64) -> f64 { x * x }
+        },
+        quote!(),
+    )
+    .unwrap();
+    let code = backward(&mut s);
+    assert!(code.contains("let grad_x = grad_out * x * 2.0 ;"), "{code}");
 }
 
 #[test]
