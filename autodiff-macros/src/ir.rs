@@ -12,6 +12,7 @@
 
 use crate::rules::Prim;
 use proc_macro2::{Ident, TokenStream};
+use std::collections::HashSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VarId(pub usize);
@@ -232,7 +233,44 @@ pub struct Function {
     pub ret: Operand,
 }
 
+impl Stmt {
+    /// Adds the variables this statement writes, statements nested in it
+    /// included: assignments, element writes (the vector), and a loop's
+    /// counter and variable.
+    pub fn writes(&self, out: &mut HashSet<VarId>) {
+        match self {
+            Stmt::Assign(ins) => {
+                out.insert(ins.dest);
+            }
+            Stmt::Store(st) => {
+                out.insert(st.vec);
+            }
+            Stmt::If(i) => {
+                out.extend(i.then_block.writes());
+                out.extend(i.else_block.writes());
+            }
+            Stmt::Loop(l) => {
+                out.insert(l.counter);
+                if let LoopHead::For { var: Some(v), .. } = &l.head {
+                    out.insert(*v);
+                }
+                out.extend(l.body.writes());
+            }
+            Stmt::BreakIf(_) | Stmt::Item(_) => {}
+        }
+    }
+}
+
 impl Block {
+    /// The variables the block's statements write (see [`Stmt::writes`]).
+    pub fn writes(&self) -> HashSet<VarId> {
+        let mut out = HashSet::new();
+        for s in &self.stmts {
+            s.writes(&mut out);
+        }
+        out
+    }
+
     /// Every statement in this block and the blocks nested in it, in order.
     pub fn walk<'a>(&'a self, out: &mut Vec<(&'a Stmt, usize, usize)>, loop_depth: usize) {
         for s in &self.stmts {

@@ -383,26 +383,7 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
     for (s, _, loop_depth) in f.stmts() {
         let Stmt::Loop(l) = s else { continue };
         let body_depth = loop_depth + 1;
-        let mut inside = Vec::new();
-        l.body.walk(&mut inside, 0);
-        let mut written = HashSet::new();
-        for (s, _, _) in &inside {
-            match s {
-                Stmt::Assign(i) => {
-                    written.insert(i.dest);
-                }
-                Stmt::Store(st) => {
-                    written.insert(st.vec);
-                }
-                Stmt::Loop(inner) => {
-                    written.insert(inner.counter);
-                    if let LoopHead::For { var: Some(v), .. } = &inner.head {
-                        written.insert(*v);
-                    }
-                }
-                _ => {}
-            }
-        }
+        let written = l.body.writes();
         let index = match &l.head {
             LoopHead::For { var, .. } => *var,
             LoopHead::Infinite => None,
@@ -503,32 +484,27 @@ fn stmt_effects(s: &Stmt) -> (HashSet<VarId>, HashSet<VarId>) {
         _ => {}
     }
     let mut reads = HashSet::new();
-    let mut writes = HashSet::new();
     for s in std::iter::once(s).chain(stmts.into_iter().map(|(s, _, _)| s)) {
         match s {
-            Stmt::Assign(ins) => {
-                writes.insert(ins.dest);
-                reads.extend(ins.args.iter().filter_map(Operand::var));
-            }
+            Stmt::Assign(ins) => reads.extend(ins.args.iter().filter_map(Operand::var)),
             Stmt::Store(st) => {
-                writes.insert(st.vec);
                 reads.insert(st.vec);
                 reads.extend(st.index.var());
                 reads.extend(st.value.var());
             }
             Stmt::If(i) => reads.extend(i.cond.var()),
             Stmt::Loop(l) => {
-                writes.insert(l.counter);
-                if let LoopHead::For { var, iter } = &l.head {
-                    writes.extend(*var);
-                    if let IterSpec::Range {
-                        start, end, step, ..
-                    } = iter
-                    {
-                        reads.extend(start.var());
-                        reads.extend(end.var());
-                        reads.extend(step.as_ref().and_then(Operand::var));
-                    }
+                if let LoopHead::For {
+                    iter:
+                        IterSpec::Range {
+                            start, end, step, ..
+                        },
+                    ..
+                } = &l.head
+                {
+                    reads.extend(start.var());
+                    reads.extend(end.var());
+                    reads.extend(step.as_ref().and_then(Operand::var));
                 }
             }
             Stmt::BreakIf(v) => {
@@ -537,6 +513,8 @@ fn stmt_effects(s: &Stmt) -> (HashSet<VarId>, HashSet<VarId>) {
             Stmt::Item(_) => {}
         }
     }
+    let mut writes = HashSet::new();
+    s.writes(&mut writes);
     (reads, writes)
 }
 

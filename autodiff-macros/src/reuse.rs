@@ -6,7 +6,7 @@
 //! forward result is unchanged bit for bit.
 
 use crate::ir::{Block, Function, Op, Operand, Stmt, VarId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Removes repeated element reads into temporaries and renames their uses.
 pub fn reuse_element_reads(f: &mut Function) {
@@ -45,7 +45,7 @@ fn block(b: &mut Block, temp: &[bool], sites: &[usize], rename: &mut HashMap<Var
     let mut keep = Vec::with_capacity(b.stmts.len());
     for mut s in std::mem::take(&mut b.stmts) {
         let mut first_read = None;
-        let written: Vec<VarId> = match &mut s {
+        match &mut s {
             Stmt::Assign(ins) => {
                 let read = (ins.op == Op::Index && ins.decl && sites[ins.dest.0] == 1)
                     .then(|| key(ins))
@@ -58,28 +58,16 @@ fn block(b: &mut Block, temp: &[bool], sites: &[usize], rename: &mut HashMap<Var
                     }
                     _ => first_read = read.map(|k| (k, ins.dest)),
                 }
-                vec![ins.dest]
             }
-            Stmt::Store(st) => vec![st.vec],
             Stmt::If(i) => {
                 block(&mut i.then_block, temp, sites, rename);
                 block(&mut i.else_block, temp, sites, rename);
-                let mut w = Vec::new();
-                written_in(&i.then_block, &mut w);
-                written_in(&i.else_block, &mut w);
-                w
             }
-            Stmt::Loop(l) => {
-                block(&mut l.body, temp, sites, rename);
-                let mut w = vec![l.counter];
-                if let crate::ir::LoopHead::For { var: Some(v), .. } = &l.head {
-                    w.push(*v);
-                }
-                written_in(&l.body, &mut w);
-                w
-            }
-            Stmt::BreakIf(_) | Stmt::Item(_) => Vec::new(),
-        };
+            Stmt::Loop(l) => block(&mut l.body, temp, sites, rename),
+            Stmt::Store(_) | Stmt::BreakIf(_) | Stmt::Item(_) => {}
+        }
+        let mut written = HashSet::new();
+        s.writes(&mut written);
         // A read is stale once its vector or index variable is written.
         for w in written {
             let tag = format!("v{}", w.0);
@@ -95,24 +83,6 @@ fn block(b: &mut Block, temp: &[bool], sites: &[usize], rename: &mut HashMap<Var
 
 fn resolve(v: VarId, rename: &HashMap<VarId, VarId>) -> VarId {
     rename.get(&v).copied().unwrap_or(v)
-}
-
-fn written_in(b: &Block, out: &mut Vec<VarId>) {
-    let mut all = Vec::new();
-    b.walk(&mut all, 0);
-    for (s, _, _) in all {
-        match s {
-            Stmt::Assign(ins) => out.push(ins.dest),
-            Stmt::Store(st) => out.push(st.vec),
-            Stmt::Loop(l) => {
-                out.push(l.counter);
-                if let crate::ir::LoopHead::For { var: Some(v), .. } = &l.head {
-                    out.push(*v);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 fn rename_operand(op: &mut Operand, rename: &HashMap<VarId, VarId>) {

@@ -515,28 +515,14 @@ impl Reverse<'_> {
         l: &crate::ir::Loop,
         lines: Vec<Line>,
     ) -> (Vec<Line>, Vec<(Ident, Ident, TokenStream)>) {
-        let mut inside = Vec::new();
-        l.body.walk(&mut inside, 0);
-        let mut written: HashSet<String> = HashSet::new();
-        let mut write = |v: VarId| {
-            written.insert(self.f.vars[v.0].ident.to_string());
-        };
-        for (s, _, _) in &inside {
-            match s {
-                Stmt::Assign(i) => write(i.dest),
-                Stmt::Store(st) => write(st.vec),
-                Stmt::Loop(inner) => {
-                    write(inner.counter);
-                    if let LoopHead::For { var: Some(v), .. } = &inner.head {
-                        write(*v);
-                    }
-                }
-                _ => {}
-            }
-        }
+        let mut written = l.body.writes();
         if let LoopHead::For { var: Some(v), .. } = &l.head {
-            write(*v);
+            written.insert(*v);
         }
+        let written: HashSet<String> = written
+            .into_iter()
+            .map(|v| self.f.vars[v.0].ident.to_string())
+            .collect();
         // An index that stays put: a literal, or a variable the loop does
         // not write.
         let invariant = |ix: &TokenStream| {
