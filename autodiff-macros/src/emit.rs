@@ -108,7 +108,7 @@ fn body(
         .zip(&f.params)
         .map(|(p, v)| match p.kind {
             ParamKind::Constant => None,
-            _ => Some(grad_or_zero(&r, *v, &p.kind)),
+            _ => Some(grad_or_zero(&r, *v)),
         })
         .collect();
     Parts {
@@ -153,23 +153,15 @@ fn tapes_of(f: &Function, plan: &Plan, names: &mut Names) -> Tapes {
 }
 
 /// The gradient of parameter `v` after the sweep, or its zero.
-fn grad_or_zero(r: &Reverse, v: Option<VarId>, kind: &ParamKind) -> TokenStream {
-    if let Some(v) = v {
-        let live =
-            r.act.active(v) && (r.plan.cat[v.0] == AdjCat::Upfront || r.declared.contains(&v));
-        if live {
-            if let Some(g) = r.grads.get(&v) {
-                return g.to_token_stream();
-            }
-        }
-        let x = &r.f.vars[v.0].ident;
-        match kind {
-            ParamKind::Vector => return quote!(::autodiff::__rt::zeros_like(&#x)),
-            ParamKind::Tensor => return quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),
-            _ => {}
-        }
+fn grad_or_zero(r: &Reverse, v: Option<VarId>) -> TokenStream {
+    let Some(v) = v else {
+        return quote!(0.0);
+    };
+    let live = r.act.active(v) && (r.plan.cat[v.0] == AdjCat::Upfront || r.declared.contains(&v));
+    match r.grads.get(&v) {
+        Some(g) if live => g.to_token_stream(),
+        _ => r.zero(v),
     }
-    quote!(0.0)
 }
 
 /// `code` with the seed placeholder replaced by `seed`.

@@ -634,7 +634,8 @@ impl Reverse<'_> {
         self.plan.taped(v) && !in_place
     }
 
-    fn zero(&self, v: VarId) -> TokenStream {
+    /// The zero adjoint of `v`, of its kind (and shape).
+    pub fn zero(&self, v: VarId) -> TokenStream {
         let x = self.ident(v);
         match self.f.vars[v.0].kind {
             Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
