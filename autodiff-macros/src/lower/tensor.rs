@@ -80,25 +80,24 @@ impl Lowerer<'_> {
             name: m.method.clone(),
             turbofish: m.turbofish.as_ref().map(|t| t.to_token_stream()),
         };
-        let pending = |op, form, what: String| {
-            Some(Value::Pending(Pending {
-                op,
+        let (op, form, what, origin) = if name == "clone" && all.len() == 1 {
+            (
+                Op::Prim(Prim::Copy),
                 form,
-                args: all.clone(),
-                what,
-                origin: TokenStream::new(),
-            }))
-        };
-        if name == "clone" && all.len() == 1 {
-            return pending(Op::Prim(Prim::Copy), form, "clone".into());
-        }
-        if NONDIFF_METHODS.contains(&name.as_str()) {
-            return pending(Op::NonDiff, form, format!("`.{name}()`"));
-        }
-        if let Some(op) = tensor_rules::method(&name, all.len()) {
-            return Some(self.tensor_pending(op, all, format!("`.{name}()`"), m.to_token_stream()));
-        }
-        if let Some(k) = tensor_rules::method_arity(&name) {
+                "clone".into(),
+                TokenStream::new(),
+            )
+        } else if NONDIFF_METHODS.contains(&name.as_str()) {
+            (
+                Op::NonDiff,
+                form,
+                format!("`.{name}()`"),
+                TokenStream::new(),
+            )
+        } else if let Some(op) = tensor_rules::method(&name, all.len()) {
+            let what = format!("`.{name}()`");
+            (Op::Tensor(op), Form::Tensor, what, m.to_token_stream())
+        } else if let Some(k) = tensor_rules::method_arity(&name) {
             self.cx.error_spanned_by(
                 &m.method,
                 format!(
@@ -108,15 +107,18 @@ impl Lowerer<'_> {
                 ),
             );
             return None;
-        }
-        // No rule: fine on a constant tensor, an error if a derivative
-        // would have to flow through it.
+        } else {
+            // No rule: fine on a constant tensor, an error if a derivative
+            // would have to flow through it.
+            let what = format!("the tensor method `.{name}()`");
+            (Op::Opaque, form, what, m.to_token_stream())
+        };
         Some(Value::Pending(Pending {
-            op: Op::Opaque,
+            op,
             form,
             args: all,
-            what: format!("the tensor method `.{name}()`"),
-            origin: m.to_token_stream(),
+            what,
+            origin,
         }))
     }
 
