@@ -425,12 +425,9 @@ impl Reverse<'_> {
                             let x = self.ident(ins.dest);
                             let ty = self.f.vars[ins.dest.0].ty.as_ref().map(|t| quote!(: #t));
                             let rhs = rhs_tokens(self.f, ins);
-                            let name = x.to_string();
-                            let first = body.iter().position(|t| {
-                                let mut read = HashSet::new();
-                                idents_in(t, &mut read);
-                                read.contains(&name)
-                            });
+                            let first = body
+                                .iter()
+                                .position(|t| self.uses_ident(std::slice::from_ref(t), x));
                             if let Some(at) = first {
                                 body.insert(at, quote!(let #x #ty = #rhs;));
                             }
