@@ -37,6 +37,7 @@ pub use autodiff_runtime::{relu, sigmoid, softplus, Real};
 pub mod __rt {
     pub use autodiff_runtime::cotangent::{accumulate, add_to_all, sum, zeros_like};
     pub use autodiff_runtime::rules::*;
+    pub use autodiff_runtime::tape::Tape;
     pub use autodiff_runtime::tensor;
     pub use autodiff_runtime::{relu, sigmoid, softplus};
 }

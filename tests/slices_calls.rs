@@ -459,3 +459,72 @@ fn repeated_element_reads() {
         check("rereads", rereads, &x, &g);
     }
 }
+
+/// A scratch vector each iteration overwrites whole (`xc[j] = ...` for
+/// every `j` of the range, nothing else in that loop touching `xc`) is saved
+/// as one slice before the loop and copied back after its reverse. The
+/// function also reads the scratch values from before the loop (a value
+/// set before it, read after the reverse puts it back), overwrites only a
+/// part of it (`lo..=hi`, reversed, empty for some points), and keeps a
+/// per-element save where the loop also reads the vector.
+#[grad]
+fn scratch_rows(x: &[f64], mu: &[f64], k: usize) -> f64 {
+    let d = mu.len() / k;
+    let mut xc = vec![0.0; d];
+    for j in 0..d {
+        xc[j] = x[j] * 0.5;
+    }
+    let first = xc[0] * xc[d - 1];
+    let mut s = 0.0;
+    let mut tail = vec![1.0; d];
+    for p in 0..x.len() / d {
+        for c in 0..k {
+            for j in 0..d {
+                xc[j] = x[p * d + j] - mu[c * d + j];
+            }
+            let mut q = 0.0;
+            for j in 0..d {
+                q += xc[j] * xc[j] * (j as f64 + 1.0);
+            }
+            s += (-q).exp();
+        }
+        let lo = p % d;
+        let hi = d - 1;
+        for j in (lo..=hi).rev() {
+            tail[j] = (x[p * d + j] * tail[j]).sin();
+        }
+        for j in lo + 1..hi {
+            xc[j] = tail[j] * s;
+        }
+        s += xc[d / 2] * tail[lo];
+    }
+    s * first + xc[0]
+}
+
+#[test]
+fn whole_slice_saves() {
+    let (d, k) = (3, 2);
+    for seed in 1..6 {
+        let x = pts(4 * d, seed);
+        let mu = pts(k * d, seed + 10);
+        let (v, (gx, gmu)) = scratch_rows_grad(&x, &mu, k);
+        assert_eq!(v.to_bits(), scratch_rows(&x, &mu, k).to_bits());
+        let n = x.len();
+        let flat: Vec<f64> = [&x[..], &mu[..]].concat();
+        let g: Vec<f64> = [&gx[..], &gmu[..]].concat();
+        check(
+            "scratch_rows",
+            |p| scratch_rows(&p[..n], &p[n..], k),
+            &flat,
+            &g,
+        );
+    }
+    // The point loop's scratch row is saved whole; `tail`, which its loop
+    // reads, element by element.
+    let src = SCRATCH_ROWS_GRAD_SOURCE;
+    assert!(
+        src.contains("tape_xc_elem.extend_from_slice(&xc[0..d])"),
+        "{src}"
+    );
+    assert!(src.contains("tape_tail_elem.push(tail[j"), "{src}");
+}

@@ -38,6 +38,7 @@ fn body(
     names: &Names,
     seed: &Ident,
     ret_ty: &syn::Type,
+    pooled: bool,
 ) -> Parts {
     let seed = seed.to_token_stream();
     let mut plan = Plan::new(f, act);
@@ -87,6 +88,7 @@ fn body(
         tapes: &tapes.0,
         elem_tapes: &tapes.1,
         chain: Default::default(),
+        pooled,
     };
     let prelude = fwd.prelude();
     let forward = fwd.block(&f.body);
@@ -232,7 +234,10 @@ pub fn emit(
     let mut gnames = names.clone();
     let cot = gnames.fresh("cotangent");
     let placeholder = gnames.fresh("seed_placeholder");
-    let parts = body(f, act, sig, &gnames, &placeholder, ret_ty);
+    // A pooled tape needs a `'static` element type: known for floats only
+    // where no type parameter could stand in a value's type.
+    let pooled = generics.type_params().next().is_none();
+    let parts = body(f, act, sig, &gnames, &placeholder, ret_ty, pooled);
     let pick = |parts: &Parts| {
         tuple_or_bare(
             diff.iter()

@@ -21,6 +21,10 @@ pub struct Forward<'a> {
     pub elem_tapes: &'a HashMap<VarId, Ident>,
     /// Counters of the loops around the code being generated.
     pub chain: std::cell::RefCell<Vec<VarId>>,
+    /// Float tapes borrow their buffers from the runtime's per-thread pool
+    /// (`autodiff_runtime::tape`), so a call does not page-fault fresh
+    /// megabytes in.
+    pub pooled: bool,
 }
 
 impl Forward<'_> {
@@ -38,10 +42,20 @@ impl Forward<'_> {
                 out.push(quote!(let mut #x #ty = ::core::default::Default::default();));
             }
         }
-        let mut tapes: Vec<_> = self.tapes.iter().chain(self.elem_tapes.iter()).collect();
-        tapes.sort_by_key(|(v, _)| **v);
-        for (_, t) in tapes {
-            out.push(quote!(let mut #t = ::std::vec::Vec::new();));
+        let floats = |v: &VarId| self.f.vars[v.0].kind == crate::ir::Kind::Scalar;
+        let mut tapes: Vec<_> = self
+            .tapes
+            .iter()
+            .map(|(v, t)| (v, t, floats(v)))
+            .chain(self.elem_tapes.iter().map(|(v, t)| (v, t, true)))
+            .collect();
+        tapes.sort_by_key(|(v, _, _)| **v);
+        for (_, t, float) in tapes {
+            if float && self.pooled {
+                out.push(quote!(let mut #t = ::autodiff::__rt::Tape::new();));
+            } else {
+                out.push(quote!(let mut #t = ::std::vec::Vec::new();));
+            }
         }
         out
     }
@@ -82,7 +96,11 @@ impl Forward<'_> {
                 let ix = operand_tokens(self.f, &st.index);
                 let v = operand_tokens(self.f, &st.value);
                 let mut out = Vec::new();
-                if let Some(tape) = self.elem_tapes.get(&st.vec) {
+                let bulk =
+                    self.chain.borrow().last().is_some_and(|l| {
+                        self.plan.bulk.get(l).is_some_and(|ys| ys.contains(&st.vec))
+                    });
+                if let Some(tape) = self.elem_tapes.get(&st.vec).filter(|_| !bulk) {
                     out.push(quote!(#tape.push(#y[#ix]);));
                 }
                 out.push(match st.mode {
@@ -155,6 +173,18 @@ impl Forward<'_> {
                             let #hint = ::core::iter::Iterator::size_hint(&(#it)).0;
                             #(#pushed.reserve(#hint);)*
                         }));
+                    }
+                }
+                // The slices the loop overwrites whole, saved in one copy.
+                if let LoopHead::For { iter, .. } = &l.head {
+                    for (y, tape) in bulk_tapes(self.plan, self.elem_tapes, l.counter) {
+                        let y = self.ident(y);
+                        let range = slice_range(self.f, iter);
+                        out.push(quote! {
+                            if ::core::iter::Iterator::size_hint(&(#range)).0 > 0 {
+                                #tape.extend_from_slice(&#y[#range]);
+                            }
+                        });
                     }
                 }
                 out.push(match &l.head {
@@ -305,6 +335,41 @@ fn direct_pushes(tokens: &TokenStream, out: &mut Vec<Ident>) {
 }
 
 /// The iterator of a `for` loop, as the forward code writes it.
+/// The element range `start..end` (or `..=`) a loop over `iter` visits,
+/// whatever the order: the slice a bulk-saved vector's loop overwrites.
+pub fn slice_range(f: &Function, iter: &IterSpec) -> TokenStream {
+    let IterSpec::Range {
+        start,
+        end,
+        inclusive,
+        ..
+    } = iter
+    else {
+        unreachable!("bulk saves are planned for range loops only")
+    };
+    let (s, e) = (operand_tokens(f, start), operand_tokens(f, end));
+    if *inclusive {
+        quote!(#s..=#e)
+    } else {
+        quote!(#s..#e)
+    }
+}
+
+/// The vectors `loop_counter`'s loop overwrites whole that have an element
+/// tape, with the tape ([`Plan::bulk`]).
+pub fn bulk_tapes<'t>(
+    plan: &Plan,
+    elem_tapes: &'t HashMap<VarId, Ident>,
+    loop_counter: VarId,
+) -> Vec<(VarId, &'t Ident)> {
+    plan.bulk
+        .get(&loop_counter)
+        .into_iter()
+        .flatten()
+        .filter_map(|y| elem_tapes.get(y).map(|t| (*y, t)))
+        .collect()
+}
+
 pub fn iter_tokens(f: &Function, iter: &IterSpec) -> TokenStream {
     match iter {
         IterSpec::Tokens(t) => t.clone(),

@@ -60,6 +60,11 @@ pub struct Plan {
     pub pushed: HashSet<VarId>,
     /// Vectors whose elements are pushed before element writes.
     pub elem_pushed: HashSet<VarId>,
+    /// Per loop (by counter), the vectors it overwrites `y[i] = ...` at its
+    /// own index over its whole range and does not otherwise touch: their
+    /// old elements are saved as one slice before the loop and put back
+    /// after its reverse, not pushed and popped one by one.
+    pub bulk: HashMap<VarId, Vec<VarId>>,
     /// Integer updates `v = w` right after `w = v + c` (or `- c`), by
     /// `(v, w)`: undone exactly in reverse (`v = v - c`) instead of taped.
     pub invertible: HashMap<(VarId, VarId), TokenStream>,
@@ -179,6 +184,7 @@ impl Plan {
             }
         }
         let remat_in_block = remat_candidates(f, &sites, &stored);
+        let bulk = bulk_stores(f, &exact);
         Plan {
             sites,
             decl_block,
@@ -194,6 +200,7 @@ impl Plan {
             around: HashMap::new(),
             pushed: HashSet::new(),
             elem_pushed: HashSet::new(),
+            bulk,
             invertible: invertible_updates(f),
         }
     }
@@ -340,6 +347,71 @@ impl Plan {
         self.needed.contains(&v)
             && !self.remat.contains(&v)
             && (self.reassigned[v.0] || self.stored[v.0])
+    }
+}
+
+/// [`Plan::bulk`]: in each loop that runs its whole (unit-step) range, the
+/// vectors written `y[i] = v` by a top-level statement of the body, `i`
+/// the loop variable, that nothing else in the body mentions. Such a loop
+/// overwrites exactly `y[range]`, once per element, and its reverse never
+/// reads `y`, so the old slice can come back in one copy after it.
+fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId>> {
+    let mut out = HashMap::new();
+    for (s, _, _) in f.stmts() {
+        let Stmt::Loop(l) = s else { continue };
+        let LoopHead::For {
+            var: Some(i),
+            iter: IterSpec::Range { step: None, .. },
+        } = &l.head
+        else {
+            continue;
+        };
+        if !exact.contains(&l.counter) {
+            continue;
+        }
+        let mut inside = Vec::new();
+        l.body.walk(&mut inside, 0);
+        let mut found = Vec::new();
+        for st in &l.body.stmts {
+            let Stmt::Store(st) = st else { continue };
+            let own_index = matches!(st.index, Operand::Var(x) if x == *i);
+            if st.mode != crate::ir::StoreMode::Set || !own_index || found.contains(&st.vec) {
+                continue;
+            }
+            let y = st.vec;
+            let mentions = inside.iter().filter(|(s, _, _)| mentions(s, y)).count();
+            if mentions == 1 {
+                found.push(y);
+            }
+        }
+        if !found.is_empty() {
+            out.insert(l.counter, found);
+        }
+    }
+    out
+}
+
+/// Whether the statement itself (not the blocks nested in it) names `y`.
+fn mentions(s: &Stmt, y: VarId) -> bool {
+    let is = |o: &Operand| o.var() == Some(y);
+    match s {
+        Stmt::Assign(ins) => ins.dest == y || ins.args.iter().any(is),
+        Stmt::Store(st) => st.vec == y || is(&st.index) || is(&st.value),
+        Stmt::If(i) => is(&i.cond),
+        Stmt::Loop(l) => match &l.head {
+            LoopHead::For { var, iter } => {
+                *var == Some(y)
+                    || match iter {
+                        IterSpec::Range {
+                            start, end, step, ..
+                        } => is(start) || is(end) || step.as_ref().is_some_and(is),
+                        IterSpec::Tokens(_) => true,
+                    }
+            }
+            LoopHead::Infinite => false,
+        },
+        Stmt::BreakIf(v) => *v == y,
+        Stmt::Item(_) => false,
     }
 }
 

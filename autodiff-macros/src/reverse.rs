@@ -364,7 +364,11 @@ impl Reverse<'_> {
                             lines.push(Line::Raw(quote!(#g[#ix] = 0.0;)));
                         }
                     }
-                    if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores) {
+                    let bulk = self
+                        .chain
+                        .last()
+                        .is_some_and(|l| self.plan.bulk.get(l).is_some_and(|ys| ys.contains(&y)));
+                    if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores && !bulk) {
                         let x = self.ident(y).clone();
                         lines.push(Line::Raw(quote!(#x[#ix] = #tape.pop().unwrap();)));
                     }
@@ -480,6 +484,23 @@ impl Reverse<'_> {
                         let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
                         let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
                         lines.push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
+                    }
+                    if let LoopHead::For { iter, .. } = &l.head {
+                        for (y, tape) in
+                            crate::forward::bulk_tapes(self.plan, self.elem_tapes, l.counter)
+                        {
+                            let y = self.ident(y);
+                            let range = crate::forward::slice_range(self.f, iter);
+                            let n = Ident::new("overwritten", proc_macro2::Span::mixed_site());
+                            lines.push(Line::Raw(quote! {
+                                let #n = ::core::iter::Iterator::size_hint(&(#range)).0;
+                                if #n > 0 {
+                                    let #n = #tape.len() - #n;
+                                    #y[#range].copy_from_slice(&#tape[#n..]);
+                                    #tape.truncate(#n);
+                                }
+                            }));
+                        }
                     }
                     if self.restores
                         && self.plan.taped(l.counter)

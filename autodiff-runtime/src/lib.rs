@@ -4,6 +4,7 @@
 //!   helpers that generated adjoint code calls, and the activation functions
 //!   the macro knows by name;
 //! - [`check`]: the numerical gradient checker;
+//! - [`tape`]: the pooled tapes the backward pass of a loop keeps values on;
 //! - [`tensor`]: dense `f32` tensors, differentiable operations each paired
 //!   with a `*_pullback` function (the convention is documented there),
 //!   optimizers and initialisers.
@@ -13,6 +14,7 @@ pub mod check;
 pub mod cotangent;
 pub mod real;
 pub mod rules;
+pub mod tape;
 pub mod tensor;
 
 pub use activations::{relu, sigmoid, softplus};

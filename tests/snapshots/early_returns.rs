@@ -8,7 +8,7 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
     let mut t6 = ::core::default::Default::default();
     let mut t7 = ::core::default::Default::default();
     let mut t8 = ::core::default::Default::default();
-    let mut tape_acc = ::std::vec::Vec::new();
+    let mut tape_acc = ::autodiff::__rt::Tape::new();
     returned = false;
     let t0 = x < (-1.0);
     if t0 {

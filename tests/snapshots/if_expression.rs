@@ -2,7 +2,7 @@ fn if_expression_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
     let mut value = ::core::default::Default::default();
     let mut t1 = ::core::default::Default::default();
     let mut t2 = ::core::default::Default::default();
-    let mut tape_value = ::std::vec::Vec::new();
+    let mut tape_value = ::autodiff::__rt::Tape::new();
     let t = x * y;
     let t0 = t > 0.2;
     if t0 {

@@ -1,7 +1,7 @@
 fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut t4 = ::core::default::Default::default();
-    let mut tape_m = ::std::vec::Vec::new();
-    let mut tape_t4 = ::std::vec::Vec::new();
+    let mut tape_m = ::autodiff::__rt::Tape::new();
+    let mut tape_t4 = ::autodiff::__rt::Tape::new();
     let mut m = x[0];
     let t0 = x.len();
     {

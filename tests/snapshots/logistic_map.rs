@@ -1,8 +1,8 @@
 fn logistic_map_grad(x: f64) -> (f64, f64) {
     let mut t0 = ::core::default::Default::default();
     let mut t1 = ::core::default::Default::default();
-    let mut tape_t0 = ::std::vec::Vec::new();
-    let mut tape_t1 = ::std::vec::Vec::new();
+    let mut tape_t0 = ::autodiff::__rt::Tape::new();
+    let mut tape_t1 = ::autodiff::__rt::Tape::new();
     let mut v = x;
     {
         let iterations = ::core::iter::Iterator::size_hint(&(0..3)).0;
