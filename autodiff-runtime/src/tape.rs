@@ -36,6 +36,10 @@ thread_local! {
 /// a per-thread pool.
 pub struct Tape<T: 'static> {
     items: Vec<T>,
+    /// The pool's box the buffer came in, kept to carry it back (a box per
+    /// return would cost a small allocation per tape per call).
+    #[allow(clippy::box_collection)] // the box is the pool's entry, reused
+    parcel: Option<Box<Vec<T>>>,
 }
 
 impl<T: 'static> Tape<T> {
@@ -43,18 +47,27 @@ impl<T: 'static> Tape<T> {
     /// type. Tapes are declared in the same order on every call and dropped
     /// in reverse, so each tends to get back the buffer it grew.
     pub fn new() -> Self {
-        let items = POOL
+        let taken = POOL
             .try_with(|p| {
                 let mut p = p.borrow_mut();
                 let at = p.buffers.iter().rposition(|b| b.is::<Vec<T>>())?;
-                let buffer = p.buffers.remove(at).downcast::<Vec<T>>().ok()?;
-                p.bytes -= bytes_of(&buffer);
-                Some(*buffer)
+                let mut parcel = p.buffers.remove(at).downcast::<Vec<T>>().ok()?;
+                let items = std::mem::take(&mut *parcel);
+                p.bytes -= bytes_of(&items);
+                Some((items, parcel))
             })
             .ok()
-            .flatten()
-            .unwrap_or_default();
-        Tape { items }
+            .flatten();
+        match taken {
+            Some((items, parcel)) => Tape {
+                items,
+                parcel: Some(parcel),
+            },
+            None => Tape {
+                items: Vec::new(),
+                parcel: None,
+            },
+        }
     }
 }
 
@@ -81,7 +94,14 @@ impl<T: 'static> Drop for Tape<T> {
             let mut p = p.borrow_mut();
             if p.buffers.len() < MAX_BUFFERS && p.bytes + bytes <= MAX_BYTES {
                 p.bytes += bytes;
-                p.buffers.push(Box::new(items));
+                let parcel = match self.parcel.take() {
+                    Some(mut parcel) => {
+                        *parcel = items;
+                        parcel
+                    }
+                    None => Box::new(items),
+                };
+                p.buffers.push(parcel);
             }
         });
     }
