@@ -7,26 +7,9 @@
 #![allow(clippy::needless_range_loop, clippy::useless_vec)]
 
 mod common;
-use autodiff::check::GradCheck;
 use autodiff::{grad, sigmoid};
 
-fn check(name: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], g: &[f64]) {
-    if let Err(r) = GradCheck::new().rel_tol(1e-6).abs_tol(1e-7).check(f, x, g) {
-        panic!("{name}: gradient mismatch at {x:?}\n{r}");
-    }
-}
-
-fn pts(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
+use common::{check_at as check, points as pts};
 
 #[grad]
 fn dot(w: &[f64], x: &[f64]) -> f64 {

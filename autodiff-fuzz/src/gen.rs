@@ -515,6 +515,11 @@ struct Gen<'a> {
     fresh: usize,
     n_vecs: usize,
     budget: isize,
+    /// Sums only ever added to (`sum1 += e`), never read until the final
+    /// expression (name, bound): their loops fuse (autodiff-macros/src/fuse.rs).
+    sums: Vec<(String, f64)>,
+    /// A sum to add to at the end of the loop body at this scope depth.
+    pending_sum: Option<(String, usize, f64)>,
     callees: Vec<usize>,
     ret_bound: f64,
     /// Generating an `else if` condition (see `cond`).
@@ -1062,6 +1067,21 @@ impl Gen<'_> {
             }
             self.stmt(&mut out);
         }
+        if self
+            .pending_sum
+            .as_ref()
+            .is_some_and(|(_, depth, _)| *depth == self.scopes.len())
+        {
+            let (name, _, iters) = self.pending_sum.take().expect("checked above");
+            let (e, b) = self.expr(2);
+            let op = if self.rng.chance(0.7) { "+=" } else { "-=" };
+            out.push(S::Assign {
+                name: name.clone(),
+                op,
+                value: e,
+            });
+            self.sums.push((name, b * iters + 1.0));
+        }
         self.scopes.pop();
         out
     }
@@ -1395,6 +1415,17 @@ impl Gen<'_> {
                 }
             }
         };
+        // At the function's top level, sometimes a sum the body only adds to.
+        if self.scopes.len() == 1 && self.pending_sum.is_none() && self.rng.chance(0.35) {
+            let name = self.fresh("sum");
+            out.push(S::Let {
+                name: name.clone(),
+                mutable: true,
+                typed: true,
+                init: E::Lit(0.0),
+            });
+            self.pending_sum = Some((name, self.scopes.len() + 1, iters));
+        }
         self.loops.push(Loop {
             var: Some(var.clone()),
             lt_m,
@@ -1403,6 +1434,7 @@ impl Gen<'_> {
         });
         let n = 1 + self.rng.below(4);
         let body = self.block(n);
+        self.pending_sum = None;
         self.loops.pop();
         out.push(S::For { var, range, body });
     }
@@ -1410,6 +1442,25 @@ impl Gen<'_> {
     /// The final expression: a combination of a few scalars in scope.
     fn tail(&mut self) -> (E, f64) {
         let s = self.scalars();
+        // Often a sum returned as it is, or through `+`/`-`: its adjoint is
+        // known before its loop runs, which fuses the loop
+        // (autodiff-macros/src/fuse.rs).
+        if !self.sums.is_empty() && self.rng.chance(0.6) {
+            let (name, bound) = self.sums[self.rng.below(self.sums.len())].clone();
+            let mut e = E::Atom(name);
+            let mut b = bound;
+            if self.rng.chance(0.5) {
+                let v = s[self.rng.below(s.len())].clone();
+                let op = if self.rng.chance(0.5) { "+" } else { "-" };
+                e = if self.rng.chance(0.5) {
+                    E::Bin(Box::new(e), op, Box::new(E::Atom(v.name.clone())))
+                } else {
+                    E::Bin(Box::new(E::Atom(v.name.clone())), op, Box::new(e))
+                };
+                b += v.bound;
+            }
+            return (e, b);
+        }
         let k = 1 + self.rng.below(3.min(s.len()));
         let mut picked: Vec<Var> = Vec::new();
         for _ in 0..k {
@@ -1490,6 +1541,8 @@ pub fn generate_one(rng: &mut Rng, index: usize, earlier: &[Program]) -> Program
         fresh: 0,
         n_vecs: 0,
         budget: 0,
+        sums: Vec::new(),
+        pending_sum: None,
         callees: Vec::new(),
         ret_bound: 0.0,
         forbid_or: false,

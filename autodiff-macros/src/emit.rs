@@ -64,6 +64,9 @@ fn body(
         for l in &lines[r.upfront_len..] {
             idents_in(l, &mut read);
         }
+        for code in r.fused_code.values() {
+            idents_in(&code.body, &mut read);
+        }
         let loop_reads = std::mem::take(&mut r.loop_reads);
         let top_reads = std::mem::take(&mut r.top_reads);
         let before = plan.needed.clone();
@@ -81,6 +84,11 @@ fn body(
     }
     let mut names = names.clone();
     let tapes = tapes_of(f, &plan, &mut names);
+    // The backward section first: the forward pass runs fused loops'
+    // reverse code.
+    let mut r = Reverse::new(f, act, &plan, &mut names, &tapes, seed, ret_ty);
+    r.restores = true;
+    let backward = r.sweep();
     let fwd = Forward {
         f,
         act,
@@ -89,12 +97,10 @@ fn body(
         elem_tapes: &tapes.1,
         chain: Default::default(),
         pooled,
+        fused: &r.fused_code,
     };
     let prelude = fwd.prelude();
     let forward = fwd.block(&f.body);
-    let mut r = Reverse::new(f, act, &plan, &mut names, &tapes, seed, ret_ty);
-    r.restores = true;
-    let backward = r.sweep();
     // The backward pass pops overwritten values back; keep the output first.
     let mut value = operand_tokens(f, &f.ret);
     let mut keep = None;

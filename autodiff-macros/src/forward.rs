@@ -25,6 +25,8 @@ pub struct Forward<'a> {
     /// (`autodiff_runtime::tape`), so a call does not page-fault fresh
     /// megabytes in.
     pub pooled: bool,
+    /// Fused loops' reverse code ([`crate::fuse`]).
+    pub fused: &'a HashMap<VarId, crate::reverse::FusedCode>,
 }
 
 impl Forward<'_> {
@@ -126,6 +128,11 @@ impl Forward<'_> {
             }
             Stmt::Loop(l) => {
                 let mut out = Vec::new();
+                let fused = self.fused.get(&l.counter);
+                if let Some(code) = fused {
+                    out.extend(code.early.iter().cloned());
+                    out.extend(code.decls.iter().cloned());
+                }
                 // Saved once here instead of at each assignment inside.
                 for v in self.plan.around.get(&l.counter).into_iter().flatten() {
                     out.push(self.push_kept(*v));
@@ -158,11 +165,42 @@ impl Forward<'_> {
                 self.chain.borrow_mut().push(l.counter);
                 body.extend(self.block(&l.body));
                 self.chain.borrow_mut().pop();
-                // Size the tapes this loop pushes to once per iteration.
-                if let LoopHead::For {
-                    iter: iter @ IterSpec::Range { .. },
-                    ..
-                } = &l.head
+                if let Some(code) = fused {
+                    // The iteration's reverse pops (or undoes) what outlives
+                    // the iteration back to its value before it: kept across.
+                    let kept: Vec<(&Ident, Ident)> =
+                        crate::fuse::carried(self.f, &self.plan.decl_block, l)
+                            .into_iter()
+                            .filter(|v| {
+                                self.tapes.contains_key(v)
+                                    || self.plan.invertible.keys().any(|(u, _)| u == v)
+                            })
+                            .map(|v| {
+                                let x = self.ident(v);
+                                let span = proc_macro2::Span::mixed_site();
+                                (x, Ident::new(&format!("kept_{x}"), span))
+                            })
+                            .collect();
+                    let saves = kept
+                        .iter()
+                        .map(|(x, k)| quote!(let #k = ::core::clone::Clone::clone(&#x);));
+                    let restores = kept.iter().map(|(x, k)| quote!(#x = #k;));
+                    let reverse = &code.body;
+                    let at = match l.body.stmts.last() {
+                        Some(Stmt::BreakIf(_)) => body.len() - 1,
+                        _ => body.len(),
+                    };
+                    body.insert(at, quote!({ #(#saves)* #reverse #(#restores)* }));
+                }
+                // Size the tapes this loop pushes to once per iteration (a
+                // fused loop pops them in the same iteration).
+                if let (
+                    None,
+                    LoopHead::For {
+                        iter: iter @ IterSpec::Range { .. },
+                        ..
+                    },
+                ) = (fused, &l.head)
                 {
                     let mut pushed = Vec::new();
                     direct_pushes(&quote!(#(#body)*), &mut pushed);

@@ -13,6 +13,7 @@ mod ctxt;
 mod custom;
 mod emit;
 mod forward;
+mod fuse;
 mod ir;
 mod lower;
 mod names;

@@ -65,6 +65,9 @@ pub struct Plan {
     /// old elements are saved as one slice before the loop and put back
     /// after its reverse, not pushed and popped one by one.
     pub bulk: HashMap<VarId, Vec<VarId>>,
+    /// Top-level loops whose reverse runs at the end of each forward
+    /// iteration, with their accumulators ([`crate::fuse`]).
+    pub fused: crate::fuse::Fused,
     /// Integer updates `v = w` right after `w = v + c` (or `- c`), by
     /// `(v, w)`: undone exactly in reverse (`v = v - c`) instead of taped.
     pub invertible: HashMap<(VarId, VarId), TokenStream>,
@@ -185,6 +188,7 @@ impl Plan {
         }
         let remat_in_block = remat_candidates(f, &sites, &stored);
         let bulk = bulk_stores(f, &exact);
+        let fused = crate::fuse::fusable(f, act, &decl_block, &sites, &exact);
         Plan {
             sites,
             decl_block,
@@ -201,6 +205,7 @@ impl Plan {
             pushed: HashSet::new(),
             elem_pushed: HashSet::new(),
             bulk,
+            fused,
             invertible: invertible_updates(f),
         }
     }
@@ -379,7 +384,7 @@ fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId
                 continue;
             }
             let y = st.vec;
-            let mentions = inside.iter().filter(|(s, _, _)| mentions(s, y)).count();
+            let mentions = inside.iter().filter(|(s, _, _)| mentions(f, s, y)).count();
             if mentions == 1 {
                 found.push(y);
             }
@@ -392,27 +397,16 @@ fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId
 }
 
 /// Whether the statement itself (not the blocks nested in it) names `y`.
-fn mentions(s: &Stmt, y: VarId) -> bool {
-    let is = |o: &Operand| o.var() == Some(y);
-    match s {
-        Stmt::Assign(ins) => ins.dest == y || ins.args.iter().any(is),
-        Stmt::Store(st) => st.vec == y || is(&st.index) || is(&st.value),
-        Stmt::If(i) => is(&i.cond),
-        Stmt::Loop(l) => match &l.head {
-            LoopHead::For { var, iter } => {
-                *var == Some(y)
-                    || match iter {
-                        IterSpec::Range {
-                            start, end, step, ..
-                        } => is(start) || is(end) || step.as_ref().is_some_and(is),
-                        IterSpec::Tokens(_) => true,
-                    }
-            }
-            LoopHead::Infinite => false,
-        },
-        Stmt::BreakIf(v) => *v == y,
-        Stmt::Item(_) => false,
-    }
+fn mentions(f: &Function, s: &Stmt, y: VarId) -> bool {
+    let mut read = HashSet::new();
+    crate::fuse::reads_here(f, s, &mut read);
+    read.contains(&y)
+        || match s {
+            Stmt::Assign(ins) => ins.dest == y,
+            Stmt::Store(st) => st.vec == y,
+            Stmt::Loop(l) => matches!(l.head, LoopHead::For { var: Some(v), .. } if v == y),
+            _ => false,
+        }
 }
 
 /// Cheap enough to recompute rather than tape: one arithmetic operation, a

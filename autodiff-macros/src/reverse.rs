@@ -94,6 +94,20 @@ pub struct Reverse<'a> {
     /// Tensor adjoints read for the last time (moved rather than cloned).
     pub movable: HashSet<Ident>,
     pub ret_ty: &'a syn::Type,
+    /// The reverse of each fused loop's iteration, for the forward pass to
+    /// run at the end of the iteration ([`crate::fuse`]).
+    pub fused_code: HashMap<VarId, FusedCode>,
+}
+
+/// What the forward pass emits for a fused loop.
+pub struct FusedCode {
+    /// Before the loop: the accumulators' adjoints (`±cotangent`).
+    pub decls: Vec<TokenStream>,
+    /// Before the loop: the up-front adjoints its reverse adds into, which
+    /// must exist when it runs (taken out of the backward section).
+    pub early: Vec<TokenStream>,
+    /// At the end of each iteration: the iteration's reverse.
+    pub body: TokenStream,
 }
 
 /// A variable's tape, and a vector's tape of overwritten elements.
@@ -128,6 +142,7 @@ impl<'a> Reverse<'a> {
             seed,
             movable: HashSet::new(),
             ret_ty,
+            fused_code: HashMap::new(),
         }
     }
 }
@@ -149,16 +164,34 @@ impl Reverse<'_> {
     /// The whole backward section: up-front adjoints, the seed, the sweep.
     pub fn sweep(&mut self) -> Vec<TokenStream> {
         let seed = self.f.ret.var().filter(|r| self.act.active(*r));
+        self.fused_code.clear();
         let lines = self.block(&self.f.body, seed);
         let body = self.render(lines);
         let mut out = self.upfront();
+        // An adjoint a fused loop adds into is declared before the first
+        // such loop (in program order).
+        for s in &self.f.body.stmts {
+            let Stmt::Loop(l) = s else { continue };
+            let Some(code) = self.fused_code.get_mut(&l.counter) else {
+                continue;
+            };
+            let mut read = HashSet::new();
+            idents_in(&code.body, &mut read);
+            let (early, rest): (Vec<_>, Vec<_>) = out
+                .into_iter()
+                .partition(|(g, _)| read.contains(&g.to_string()));
+            code.early = early.into_iter().map(|(_, t)| t).collect();
+            out = rest;
+        }
+        let mut out: Vec<TokenStream> = out.into_iter().map(|(_, t)| t).collect();
         self.upfront_len = out.len();
         out.extend(body);
         out
     }
 
-    /// `let mut grad_v = 0.0;` for every active `Upfront` adjoint.
-    fn upfront(&mut self) -> Vec<TokenStream> {
+    /// `let mut grad_v = 0.0;` for every active `Upfront` adjoint, with the
+    /// adjoint's name.
+    fn upfront(&mut self) -> Vec<(Ident, TokenStream)> {
         let mut out = Vec::new();
         let ret = self.f.ret.var();
         for v in 0..self.f.vars.len() {
@@ -169,10 +202,10 @@ impl Reverse<'_> {
             let g = self.grad(v);
             if Some(v) == ret {
                 let (seed, ty) = (&self.seed, self.ret_ty);
-                out.push(quote!(let mut #g: #ty = #seed;));
+                out.push((g.clone(), quote!(let mut #g: #ty = #seed;)));
             } else {
                 let zero = self.zero(v);
-                out.push(quote!(let mut #g = #zero;));
+                out.push((g.clone(), quote!(let mut #g = #zero;)));
             }
         }
         out
@@ -392,11 +425,28 @@ impl Reverse<'_> {
                     lines.push(Line::Raw(t));
                 }
                 Stmt::Loop(l) => {
+                    // A fused loop's accumulators have their own adjoints
+                    // in its reverse, starting at `±cotangent`.
+                    let fused = self.plan.fused.get(&l.counter).map(|accs| {
+                        accs.iter()
+                            .map(|&(v, neg)| {
+                                let name = format!("fused_grad_{}", self.f.vars[v.0].ident);
+                                let g = self.names.fresh(&name);
+                                (v, neg, g.clone(), self.grads.insert(v, g))
+                            })
+                            .collect::<Vec<_>>()
+                    });
                     self.chain.push(l.counter);
                     let body_lines = self.block(&l.body, None);
                     let (body_lines, sums) = self.invariant_sums(l, body_lines);
                     let mut body = self.render(body_lines);
                     self.chain.pop();
+                    for (v, _, _, old) in fused.iter().flatten() {
+                        match old {
+                            Some(g) => self.grads.insert(*v, g.clone()),
+                            None => self.grads.remove(v),
+                        };
+                    }
                     {
                         let mut read = HashSet::new();
                         for t in &body {
@@ -437,53 +487,87 @@ impl Reverse<'_> {
                             }
                         }
                     }
-                    let mut n = self.ident(l.counter).to_token_stream();
-                    if let (true, LoopHead::For { iter, .. }) =
-                        (self.plan.exact.contains(&l.counter), &l.head)
-                    {
-                        let it = crate::forward::iter_tokens(self.f, iter);
-                        n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
-                    }
-                    let mut head = quote!(for _ in 0..#n);
-                    if let LoopHead::For { var: Some(i), iter } = &l.head {
-                        let x = self.ident(*i).clone();
-                        if self.plan.regen.contains(&l.counter) {
-                            if let IterSpec::Range {
-                                start,
-                                end,
-                                inclusive,
-                                rev,
-                                step,
-                            } = iter
-                            {
-                                // Regenerated indices, last first. Emitted even
-                                // in the first run, so the bounds count as read.
-                                let rt = quote!(::autodiff::__rt);
-                                let (s, e) =
-                                    (operand_tokens(self.f, start), operand_tokens(self.f, end));
-                                let reads_i = self.uses_ident(&body, &x);
-                                if reads_i {
-                                    head = match (rev, step) {
-                                        (false, None) => quote!(for #x in #rt::rev_range(#s, #n)),
-                                        (true, _) => {
-                                            quote!(for #x in #rt::unrev_range(#e, #inclusive, #n))
-                                        }
-                                        (false, Some(k)) => {
-                                            let k = operand_tokens(self.f, k);
-                                            quote!(for #x in #rt::rev_range_step(#s, #k, #n))
-                                        }
-                                    };
-                                }
+                    if let Some(accs) = fused {
+                        if let LoopHead::For { var: Some(i), .. } = &l.head {
+                            let regen = self.plan.regen.contains(&l.counter);
+                            if !regen && self.restores && self.tapes.contains_key(i) {
+                                let (x, tape) = (self.ident(*i), &self.tapes[i]);
+                                body.insert(0, quote!(let #x = #tape.pop().unwrap();));
                             }
-                        } else if self.restores && self.tapes.contains_key(i) {
-                            let tape = &self.tapes[i];
-                            body.insert(0, quote!(let #x = #tape.pop().unwrap();));
                         }
-                    }
-                    if !empty {
+                        let (seed, ty) = (&self.seed, self.ret_ty);
+                        let decls = accs
+                            .iter()
+                            .map(|(_, neg, g, _)| {
+                                let sign = neg.then(|| quote!(-));
+                                quote!(let mut #g: #ty = #sign #seed;)
+                            })
+                            .collect();
                         let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
                         let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
-                        lines.push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
+                        let body = quote!(#(#starts)* #(#body)* #(#ends)*);
+                        self.fused_code.insert(
+                            l.counter,
+                            FusedCode {
+                                decls,
+                                body,
+                                early: Vec::new(),
+                            },
+                        );
+                    } else {
+                        let mut n = self.ident(l.counter).to_token_stream();
+                        if let (true, LoopHead::For { iter, .. }) =
+                            (self.plan.exact.contains(&l.counter), &l.head)
+                        {
+                            let it = crate::forward::iter_tokens(self.f, iter);
+                            n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
+                        }
+                        let mut head = quote!(for _ in 0..#n);
+                        if let LoopHead::For { var: Some(i), iter } = &l.head {
+                            let x = self.ident(*i).clone();
+                            if self.plan.regen.contains(&l.counter) {
+                                if let IterSpec::Range {
+                                    start,
+                                    end,
+                                    inclusive,
+                                    rev,
+                                    step,
+                                } = iter
+                                {
+                                    // Regenerated indices, last first. Emitted even
+                                    // in the first run, so the bounds count as read.
+                                    let rt = quote!(::autodiff::__rt);
+                                    let (s, e) = (
+                                        operand_tokens(self.f, start),
+                                        operand_tokens(self.f, end),
+                                    );
+                                    let reads_i = self.uses_ident(&body, &x);
+                                    if reads_i {
+                                        head = match (rev, step) {
+                                            (false, None) => {
+                                                quote!(for #x in #rt::rev_range(#s, #n))
+                                            }
+                                            (true, _) => {
+                                                quote!(for #x in #rt::unrev_range(#e, #inclusive, #n))
+                                            }
+                                            (false, Some(k)) => {
+                                                let k = operand_tokens(self.f, k);
+                                                quote!(for #x in #rt::rev_range_step(#s, #k, #n))
+                                            }
+                                        };
+                                    }
+                                }
+                            } else if self.restores && self.tapes.contains_key(i) {
+                                let tape = &self.tapes[i];
+                                body.insert(0, quote!(let #x = #tape.pop().unwrap();));
+                            }
+                        }
+                        if !empty {
+                            let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
+                            let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
+                            lines
+                                .push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
+                        }
                     }
                     if let LoopHead::For { iter, .. } = &l.head {
                         for (y, tape) in

@@ -19,6 +19,27 @@ impl Rng {
 
 pub const POINTS: usize = 40;
 
+/// Checks gradient `g` of `f` at the point `x` against central differences
+/// (relative 1e-6, absolute 1e-7).
+pub fn check_at(name: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], g: &[f64]) {
+    if let Err(r) = GradCheck::new().rel_tol(1e-6).abs_tol(1e-7).check(f, x, g) {
+        panic!("{name}: gradient mismatch at {x:?}\n{r}");
+    }
+}
+
+/// `n` deterministic values in [-1, 1) from `seed` (an LCG).
+pub fn points(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
 /// Checks `grad` (value and gradient) against central differences of `f` at
 /// `POINTS` points drawn from `domain`, skipping points where `guard` fails
 /// (near kinks). The value must equal `f` bit for bit.
