@@ -151,7 +151,7 @@ mod tests {
         };
         sizes(100);
         let (a, b) = sizes(100);
-        assert!(a >= 100 && a < 1000, "small tape got {a}");
+        assert!((100..1000).contains(&a), "small tape got {a}");
         assert!(b >= 1000, "large tape got {b}");
     }
 
