@@ -183,7 +183,24 @@ impl Reverse<'_> {
             code.early = early.into_iter().map(|(_, t)| t).collect();
             out = rest;
         }
-        let mut out: Vec<TokenStream> = out.into_iter().map(|(_, t)| t).collect();
+        // An adjoint nothing reads (the output's, when the loops adding to
+        // it all fused) is not declared; a parameter's is returned.
+        let mut read = HashSet::new();
+        for t in &body {
+            idents_in(t, &mut read);
+        }
+        let params: HashSet<String> = self
+            .f
+            .params
+            .iter()
+            .flatten()
+            .filter_map(|p| self.grads.get(p).map(|g| g.to_string()))
+            .collect();
+        let mut out: Vec<TokenStream> = out
+            .into_iter()
+            .filter(|(g, _)| read.contains(&g.to_string()) || params.contains(&g.to_string()))
+            .map(|(_, t)| t)
+            .collect();
         self.upfront_len = out.len();
         out.extend(body);
         out

@@ -26,6 +26,5 @@ fn dot_grad(
             grad_w[i] += grad_t1;
         }
     }
-    let mut grad_s: f64 = 1.0;
     (s, (grad_w, grad_x))
 }
