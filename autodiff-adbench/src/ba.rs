@@ -18,27 +18,21 @@ use autodiff::grad;
 /// and `radial_distort` inlined).
 #[grad(wrt(cam, x, w))]
 pub fn reproj_err(cam: &[f64], x: &[f64], w: f64, feat: &[f64], comp: usize) -> f64 {
-    // WORKAROUND(macro): defect 3 (`repro/03_local_arrays.rs`): `[0.0; 3]` is
-    // rejected (and so are element writes into the array it would make); the
-    // array literal `[0.0, 0.0, 0.0]` is accepted, element writes included.
     // The point relative to the camera centre.
-    let mut xo = [0.0, 0.0, 0.0];
+    let mut xo = [0.0; 3];
     for i in 0..3 {
         xo[i] = x[i] - cam[3 + i];
     }
 
     // Rodrigues rotation.
-    let mut xcam = [0.0, 0.0, 0.0];
-    // WORKAROUND(macro): defect 4 (`repro/04_vec_in_branch.rs`): a local
-    // vector or array created inside the `if` and then written element-wise
-    // makes generated code that does not compile; `axis` is declared here.
-    let mut axis = [0.0, 0.0, 0.0];
+    let mut xcam = [0.0; 3];
     let sqtheta = cam[0] * cam[0] + cam[1] * cam[1] + cam[2] * cam[2];
     if sqtheta != 0.0 {
         let theta = sqtheta.sqrt();
         let costheta = theta.cos();
         let sintheta = theta.sin();
         let theta_inverse = 1.0 / theta;
+        let mut axis = [0.0; 3];
         for i in 0..3 {
             axis[i] = cam[i] * theta_inverse;
         }

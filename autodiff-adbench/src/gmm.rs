@@ -10,7 +10,7 @@
 // Index loops are the natural form of this code (it mirrors ADBench's C++).
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
-use autodiff::{custom_grad, grad};
+use autodiff::grad;
 
 /// `ln Σ exp(x_i)`, shifted by the maximum (ADBench's `logsumexp`).
 #[grad]
@@ -38,30 +38,13 @@ pub fn log_gamma_distrib(a: f64, p: usize) -> f64 {
 
 /// The constant part of ADBench's `log_wishart_prior`, for all `k` components:
 /// `k · C` with `C = n p (ln γ − ½ ln 2) − ln Γ_p(n/2)`, `n = p + m + 1`.
-//
-// WORKAROUND(macro): defect 1 (`repro/01_inactive_call.rs`): a call from a
-// `#[grad]` function needs `wishart_constant_vjp` even though every argument
-// is a constant there (`gamma` is outside `wrt`). The rule is exact, so this
-// costs nothing but the annotation.
-#[custom_grad(wishart_constant_rule)]
+/// A plain function: `#[grad(wrt(alphas, means, icf))]` callers pass it
+/// constants only, so it needs no derivative.
 pub fn wishart_constant(d: usize, k: usize, gamma: f64, m: i32) -> f64 {
     let n = d as i32 + m + 1;
     let c = (n * d as i32) as f64 * (gamma.ln() - 0.5 * 2f64.ln())
         - log_gamma_distrib(0.5 * n as f64, d);
     k as f64 * c
-}
-
-/// d/dγ of [`wishart_constant`]: `k n p / γ`.
-pub fn wishart_constant_rule(
-    d: usize,
-    k: usize,
-    gamma: f64,
-    m: i32,
-    _y: f64,
-    cotangent: f64,
-) -> f64 {
-    let n = d as i32 + m + 1;
-    cotangent * (k as i32 * n * d as i32) as f64 / gamma
 }
 
 /// ADBench's GMM objective: the log-likelihood of the points plus the log
