@@ -95,8 +95,9 @@ fn mixture(xs: &[f64], mu: &[f64], w: &[f64]) -> f64 {
 
 /// Shapes that must not be fused: the accumulator read in its loop, a
 /// loop that returns early (its value leaves the loop), a vector carried
-/// from one iteration to the next, and an adjoint target written after the
-/// loop.
+/// from one iteration to the next, a scratch vector read after the loop
+/// (the iterations' reverse puts back its older values), and an adjoint
+/// target written after the loop.
 #[grad]
 fn unfusable(x: &[f64], c: f64) -> f64 {
     let mut s = 0.0;
@@ -124,7 +125,23 @@ fn unfusable(x: &[f64], c: f64) -> f64 {
     if c > 0.0 {
         p = p * 3.0;
     }
-    s + t + u + v + p
+    s + t + u + v + p + read_after(x, c)
+}
+
+/// A scratch vector read after its loop: the adjoint of that read belongs to
+/// the last iteration, whose reverse must wait for it.
+#[grad]
+fn read_after(x: &[f64], c: f64) -> f64 {
+    let mut scratch = vec![0.0; 2];
+    let mut r = 0.0;
+    for i in 0..x.len() {
+        for j in 0..2 {
+            scratch[j] = x[i] * c + j as f64;
+        }
+        r += scratch[0] * scratch[1];
+    }
+    r += scratch[1];
+    r
 }
 
 /// `break` and `continue`: the iteration's reverse runs before the loop's
@@ -240,6 +257,15 @@ fn loops_that_must_wait_for_the_rest_of_the_function() {
         check("unfusable", |q| unfusable(&q[..5], q[5]), &p, &g);
     }
     assert_eq!(fused(UNFUSABLE_GRAD_SOURCE), 0, "{UNFUSABLE_GRAD_SOURCE}");
+    for seed in 1..4 {
+        let mut p = pts(4, seed);
+        p[3] = 0.5 + 0.2 * seed as f64;
+        let (v, (gx, gc)) = read_after_grad(&p[..3], p[3]);
+        assert_eq!(v.to_bits(), read_after(&p[..3], p[3]).to_bits());
+        let g: Vec<f64> = gx.iter().copied().chain([gc]).collect();
+        check("read_after", |q| read_after(&q[..3], q[3]), &p, &g);
+    }
+    assert_eq!(fused(READ_AFTER_GRAD_SOURCE), 0, "{READ_AFTER_GRAD_SOURCE}");
 }
 
 #[test]

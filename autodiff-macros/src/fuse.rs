@@ -17,7 +17,7 @@
 //!   accumulators. Every other active value it writes lives in one
 //!   iteration: declared in the body, or a scratch vector the iteration
 //!   overwrites whole before it reads it (`for j in 0..d { xc[j] = ... }`
-//!   on a `vec![0.0; d]`). Then iteration `i`'s reverse needs nothing from
+//!   on a `vec![0.0; d]`) and nothing reads after the loop. Then iteration `i`'s reverse needs nothing from
 //!   other iterations, and its contributions to values from before the
 //!   loop add up the same in any order. An iteration's reverse runs just
 //!   before the loop's closing `if stop { break; }` (`break`, `return` and
@@ -99,7 +99,9 @@ pub fn fusable(
             }
             match var.kind {
                 Kind::Tensor => false,
-                Kind::Vector => killed_each_iteration(f, l, v, sites, exact),
+                // Read after the loop, its last values (and their adjoint)
+                // belong to the last iteration, whose reverse would not wait.
+                Kind::Vector => !after.contains(&v) && killed_each_iteration(f, l, v, sites, exact),
                 Kind::Scalar if act.active(v) => local || (var.internal && !after.contains(&v)),
                 Kind::Scalar | Kind::Other => true,
             }
