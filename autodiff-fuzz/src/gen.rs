@@ -520,6 +520,10 @@ struct Gen<'a> {
     sums: Vec<(String, f64)>,
     /// A sum to add to at the end of the loop body at this scope depth.
     pending_sum: Option<(String, usize, f64)>,
+    /// A vector the loop body at this scope depth overwrites whole first
+    /// (`for j in 0..m { y[j] = e; }`): a scratch vector a fused loop may
+    /// keep per iteration.
+    pending_scratch: Option<(String, usize)>,
     callees: Vec<usize>,
     ret_bound: f64,
     /// Generating an `else if` condition (see `cond`).
@@ -1061,6 +1065,33 @@ impl Gen<'_> {
     fn block(&mut self, n: usize) -> Vec<S> {
         self.scopes.push(Vec::new());
         let mut out = Vec::new();
+        if self
+            .pending_scratch
+            .as_ref()
+            .is_some_and(|(_, depth)| *depth == self.scopes.len())
+        {
+            let (name, _) = self.pending_scratch.take().expect("checked above");
+            let (e, b) = self.expr(2);
+            let (e, b) = if b > 4.0 {
+                (Self::tanh(e), 1.0)
+            } else {
+                (e, b)
+            };
+            let var = ["i", "j", "l"][self.loops.len()].to_string();
+            out.push(S::For {
+                var: var.clone(),
+                range: "0..m".to_string(),
+                body: vec![S::VecWrite {
+                    name: name.clone(),
+                    idx: var,
+                    op: "=",
+                    value: e,
+                }],
+            });
+            if let Some(v) = self.lookup_mut(&name) {
+                v.bound = v.bound.max(b).max(1.0);
+            }
+        }
         for _ in 0..n {
             if self.budget <= 0 {
                 break;
@@ -1425,6 +1456,16 @@ impl Gen<'_> {
                 init: E::Lit(0.0),
             });
             self.pending_sum = Some((name, self.scopes.len() + 1, iters));
+            if self.has_m && self.rng.chance(0.5) {
+                self.n_vecs += 1;
+                let name = format!("y{}", self.n_vecs - 1);
+                out.push(S::VecDecl {
+                    name: name.clone(),
+                    init: VecInit::Zeros,
+                });
+                self.declare(&name, VarKind::Vector, true, 1.0);
+                self.pending_scratch = Some((name, self.scopes.len() + 1));
+            }
         }
         self.loops.push(Loop {
             var: Some(var.clone()),
@@ -1435,6 +1476,7 @@ impl Gen<'_> {
         let n = 1 + self.rng.below(4);
         let body = self.block(n);
         self.pending_sum = None;
+        self.pending_scratch = None;
         self.loops.pop();
         out.push(S::For { var, range, body });
     }
@@ -1543,6 +1585,7 @@ pub fn generate_one(rng: &mut Rng, index: usize, earlier: &[Program]) -> Program
         budget: 0,
         sums: Vec::new(),
         pending_sum: None,
+        pending_scratch: None,
         callees: Vec::new(),
         ret_bound: 0.0,
         forbid_or: false,
