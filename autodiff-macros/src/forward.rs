@@ -98,10 +98,7 @@ impl Forward<'_> {
                 let ix = operand_tokens(self.f, &st.index);
                 let v = operand_tokens(self.f, &st.value);
                 let mut out = Vec::new();
-                let bulk =
-                    self.chain.borrow().last().is_some_and(|l| {
-                        self.plan.bulk.get(l).is_some_and(|ys| ys.contains(&st.vec))
-                    });
+                let bulk = self.plan.saved_whole(self.chain.borrow().last(), st.vec);
                 if let Some(tape) = self.elem_tapes.get(&st.vec).filter(|_| !bulk) {
                     out.push(quote!(#tape.push(#y[#ix]);));
                 }
@@ -372,7 +369,6 @@ fn direct_pushes(tokens: &TokenStream, out: &mut Vec<Ident>) {
     }
 }
 
-/// The iterator of a `for` loop, as the forward code writes it.
 /// The element range `start..end` (or `..=`) a loop over `iter` visits,
 /// whatever the order: the slice a bulk-saved vector's loop overwrites.
 pub fn slice_range(f: &Function, iter: &IterSpec) -> TokenStream {
@@ -408,6 +404,7 @@ pub fn bulk_tapes<'t>(
         .collect()
 }
 
+/// The iterator of a `for` loop, as the forward code writes it.
 pub fn iter_tokens(f: &Function, iter: &IterSpec) -> TokenStream {
     match iter {
         IterSpec::Tokens(t) => t.clone(),

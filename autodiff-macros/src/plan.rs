@@ -347,6 +347,12 @@ impl Plan {
         in_region && (self.needed.contains(&v) || shaped)
     }
 
+    /// Whether the element write to `y` directly in the loop `innermost`
+    /// (the innermost loop around it) is covered by a whole-slice save.
+    pub fn saved_whole(&self, innermost: Option<&VarId>, y: VarId) -> bool {
+        innermost.is_some_and(|l| self.bulk.get(l).is_some_and(|ys| ys.contains(&y)))
+    }
+
     /// Has a tape: needed by the backward pass and overwritten.
     pub fn taped(&self, v: VarId) -> bool {
         self.needed.contains(&v)

@@ -414,10 +414,7 @@ impl Reverse<'_> {
                             lines.push(Line::Raw(quote!(#g[#ix] = 0.0;)));
                         }
                     }
-                    let bulk = self
-                        .chain
-                        .last()
-                        .is_some_and(|l| self.plan.bulk.get(l).is_some_and(|ys| ys.contains(&y)));
+                    let bulk = self.plan.saved_whole(self.chain.last(), y);
                     if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores && !bulk) {
                         let x = self.ident(y).clone();
                         lines.push(Line::Raw(quote!(#x[#ix] = #tape.pop().unwrap();)));
@@ -504,14 +501,10 @@ impl Reverse<'_> {
                             }
                         }
                     }
+                    self.pop_loop_var(l, &mut body);
+                    let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
+                    let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
                     if let Some(accs) = fused {
-                        if let LoopHead::For { var: Some(i), .. } = &l.head {
-                            let regen = self.plan.regen.contains(&l.counter);
-                            if !regen && self.restores && self.tapes.contains_key(i) {
-                                let (x, tape) = (self.ident(*i), &self.tapes[i]);
-                                body.insert(0, quote!(let #x = #tape.pop().unwrap();));
-                            }
-                        }
                         let (seed, ty) = (&self.seed, self.ret_ty);
                         let decls = accs
                             .iter()
@@ -520,8 +513,6 @@ impl Reverse<'_> {
                                 quote!(let mut #g: #ty = #sign #seed;)
                             })
                             .collect();
-                        let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
-                        let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
                         let body = quote!(#(#starts)* #(#body)* #(#ends)*);
                         self.fused_code.insert(
                             l.counter,
@@ -532,56 +523,8 @@ impl Reverse<'_> {
                             },
                         );
                     } else {
-                        let mut n = self.ident(l.counter).to_token_stream();
-                        if let (true, LoopHead::For { iter, .. }) =
-                            (self.plan.exact.contains(&l.counter), &l.head)
-                        {
-                            let it = crate::forward::iter_tokens(self.f, iter);
-                            n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
-                        }
-                        let mut head = quote!(for _ in 0..#n);
-                        if let LoopHead::For { var: Some(i), iter } = &l.head {
-                            let x = self.ident(*i).clone();
-                            if self.plan.regen.contains(&l.counter) {
-                                if let IterSpec::Range {
-                                    start,
-                                    end,
-                                    inclusive,
-                                    rev,
-                                    step,
-                                } = iter
-                                {
-                                    // Regenerated indices, last first. Emitted even
-                                    // in the first run, so the bounds count as read.
-                                    let rt = quote!(::autodiff::__rt);
-                                    let (s, e) = (
-                                        operand_tokens(self.f, start),
-                                        operand_tokens(self.f, end),
-                                    );
-                                    let reads_i = self.uses_ident(&body, &x);
-                                    if reads_i {
-                                        head = match (rev, step) {
-                                            (false, None) => {
-                                                quote!(for #x in #rt::rev_range(#s, #n))
-                                            }
-                                            (true, _) => {
-                                                quote!(for #x in #rt::unrev_range(#e, #inclusive, #n))
-                                            }
-                                            (false, Some(k)) => {
-                                                let k = operand_tokens(self.f, k);
-                                                quote!(for #x in #rt::rev_range_step(#s, #k, #n))
-                                            }
-                                        };
-                                    }
-                                }
-                            } else if self.restores && self.tapes.contains_key(i) {
-                                let tape = &self.tapes[i];
-                                body.insert(0, quote!(let #x = #tape.pop().unwrap();));
-                            }
-                        }
+                        let head = self.reverse_head(l, &body);
                         if !empty {
-                            let starts = sums.iter().map(|(acc, _, _)| quote!(let mut #acc = 0.0;));
-                            let ends = sums.iter().map(|(acc, g, ix)| quote!(#g[#ix] += #acc;));
                             lines
                                 .push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
                         }
@@ -619,6 +562,58 @@ impl Reverse<'_> {
                     }
                 }
                 Stmt::BreakIf(_) | Stmt::Item(_) => {}
+            }
+        }
+    }
+
+    /// A loop variable the forward pass taped (not regenerated from a
+    /// range) is popped back at the start of each reverse iteration.
+    fn pop_loop_var(&self, l: &crate::ir::Loop, body: &mut Vec<TokenStream>) {
+        if let LoopHead::For { var: Some(i), .. } = &l.head {
+            let regen = self.plan.regen.contains(&l.counter);
+            if !regen && self.restores && self.tapes.contains_key(i) {
+                let (x, tape) = (self.ident(*i), &self.tapes[i]);
+                body.insert(0, quote!(let #x = #tape.pop().unwrap();));
+            }
+        }
+    }
+
+    /// The head of a loop's reverse: its iterations, last first, with the
+    /// regenerated index where the reverse `body` reads it.
+    fn reverse_head(&self, l: &crate::ir::Loop, body: &[TokenStream]) -> TokenStream {
+        let mut n = self.ident(l.counter).to_token_stream();
+        if let (true, LoopHead::For { iter, .. }) = (self.plan.exact.contains(&l.counter), &l.head)
+        {
+            let it = crate::forward::iter_tokens(self.f, iter);
+            n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
+        }
+        let LoopHead::For {
+            var: Some(i),
+            iter:
+                IterSpec::Range {
+                    start,
+                    end,
+                    inclusive,
+                    rev,
+                    step,
+                },
+        } = &l.head
+        else {
+            return quote!(for _ in 0..#n);
+        };
+        let x = self.ident(*i);
+        if !self.plan.regen.contains(&l.counter) || !self.uses_ident(body, x) {
+            return quote!(for _ in 0..#n);
+        }
+        // Regenerated indices, last first.
+        let rt = quote!(::autodiff::__rt);
+        let (s, e) = (operand_tokens(self.f, start), operand_tokens(self.f, end));
+        match (rev, step) {
+            (false, None) => quote!(for #x in #rt::rev_range(#s, #n)),
+            (true, _) => quote!(for #x in #rt::unrev_range(#e, #inclusive, #n)),
+            (false, Some(k)) => {
+                let k = operand_tokens(self.f, k);
+                quote!(for #x in #rt::rev_range_step(#s, #k, #n))
             }
         }
     }
