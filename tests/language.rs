@@ -51,6 +51,29 @@ fn mutation(mut x: f64, y: f64) -> f64 {
     return z * 2.0;
 }
 
+/// Tuple `let`s: a tuple of values (typed or not, `_` allowed, `mut`
+/// names), every value computed before any name is bound (the swap), and
+/// `sin_cos`.
+#[grad]
+fn tuple_lets(x: f64, y: f64) -> f64 {
+    let (a, b) = (x * y, x + y);
+    let (a, b) = (b, a);
+    let (s, c) = (a * 0.3).sin_cos();
+    let (p, _): (f64, f64) = (s * c + b, x.exp());
+    let (mut u, v) = (p, y);
+    u += v * a;
+    u * s - c
+}
+
+#[test]
+fn tuple_lets_bind_each_name() {
+    for x in [[0.3, -0.7], [1.1, 0.4], [-2.5, 1.9]] {
+        let (v, (gx, gy)) = tuple_lets_grad(x[0], x[1]);
+        assert_eq!(v.to_bits(), tuple_lets(x[0], x[1]).to_bits());
+        check(|p| tuple_lets(p[0], p[1]), &x, &[gx, gy]);
+    }
+}
+
 #[test]
 fn let_mut_compound_assignment_mut_params_and_return() {
     for x in [[0.3, -0.7], [1.1, 0.4], [-2.5, 1.9]] {

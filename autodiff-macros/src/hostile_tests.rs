@@ -313,6 +313,17 @@ fn corpus() -> Vec<(
                     a + b
                 }
             ),
+            true,
+        ),
+        (
+            "nested tuple destructuring",
+            quote!(),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let ((a, b), c) = ((x, x), x);
+                    a + b + c
+                }
+            ),
             false,
         ),
         (

@@ -484,6 +484,25 @@ impl Lowerer<'_> {
                 return;
             }
         }
+        if let Some(init) = &local.init {
+            if self.lower_tuple_let(&local.pat, &init.expr) {
+                return;
+            }
+        }
+        let tuple = match &local.pat {
+            Pat::Type(pt) => matches!(&*pt.pat, Pat::Tuple(_)),
+            p => matches!(p, Pat::Tuple(_)),
+        };
+        if tuple {
+            self.cx.error_spanned_by(
+                &local.pat,
+                unsupported(
+                    "this tuple `let`",
+                    "a tuple of names takes a tuple of values, `let (a, b) = (e1, e2);`, or `x.sin_cos()`; bind anything else to one name with its own `let`",
+                ),
+            );
+            return;
+        }
         let (ident, ty) = match &local.pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (pi.ident.clone(), None)
@@ -512,6 +531,75 @@ impl Lowerer<'_> {
                 }
             }
         }
+    }
+
+    /// `let (a, b) = (e1, e2);` (typed or not, `_` allowed) and
+    /// `let (s, c) = x.sin_cos();`: one `let` per name, every value computed
+    /// before any name is bound (`let (a, b) = (b, a);` swaps). Returns
+    /// false for any other pattern, which the caller reports.
+    fn lower_tuple_let(&mut self, pat: &Pat, init: &Expr) -> bool {
+        let (pat, tys) = match pat {
+            Pat::Type(pt) => match (&*pt.pat, &*pt.ty) {
+                (Pat::Tuple(t), syn::Type::Tuple(tt)) if tt.elems.len() == t.elems.len() => {
+                    (t, tt.elems.iter().cloned().map(Some).collect())
+                }
+                _ => return false,
+            },
+            Pat::Tuple(t) => (t, vec![None; t.elems.len()]),
+            _ => return false,
+        };
+        let mut names = Vec::new();
+        for p in &pat.elems {
+            match p {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    names.push(Some(pi.ident.clone()));
+                }
+                Pat::Wild(_) => names.push(None),
+                _ => return false,
+            }
+        }
+        let mut init = init;
+        while let Expr::Paren(p) = init {
+            init = &p.expr;
+        }
+        let values: Vec<Expr> = match init {
+            Expr::Tuple(t) if t.elems.len() == names.len() => t.elems.iter().cloned().collect(),
+            Expr::MethodCall(m)
+                if m.method == "sin_cos" && m.args.is_empty() && names.len() == 2 =>
+            {
+                // The receiver once, under a name the user cannot write.
+                let recv = Ident::new("__sin_cos_arg", m.method.span());
+                let Some(Operand::Var(v)) =
+                    self.lower_named(&m.receiver, Some(BindAs::User(&recv, None)))
+                else {
+                    return true;
+                };
+                self.bind(&recv, Some(v), None);
+                vec![
+                    syn::parse_quote_spanned!(m.method.span()=> #recv.sin()),
+                    syn::parse_quote_spanned!(m.method.span()=> #recv.cos()),
+                ]
+            }
+            _ => return false,
+        };
+        let mut bound = Vec::new();
+        for ((name, ty), e) in names.into_iter().zip(tys).zip(&values) {
+            match name {
+                Some(ident) => {
+                    let want = BindAs::User(&ident, ty.clone());
+                    if let Some(Operand::Var(var)) = self.lower_named(e, Some(want)) {
+                        bound.push((ident.clone(), var, ty));
+                    }
+                }
+                None => {
+                    self.lower_value(e);
+                }
+            }
+        }
+        for (ident, var, ty) in bound {
+            self.bind(&ident, Some(var), ty);
+        }
+        true
     }
 
     fn bad_pattern(&self, pat: &Pat) {
