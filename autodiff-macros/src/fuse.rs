@@ -339,53 +339,20 @@ fn killed_each_iteration(
 fn covers(f: &Function, s: &Stmt, y: VarId, len: &Operand, exact: &HashSet<VarId>) -> bool {
     let Stmt::Loop(l) = s else { return false };
     let LoopHead::For {
-        var: Some(i),
         iter:
             IterSpec::Range {
                 start,
                 end,
                 inclusive: false,
-                step: None,
                 ..
             },
+        ..
     } = &l.head
     else {
         return false;
     };
     let zero = matches!(start, Operand::Const(c) if c.int == Some(0));
-    if !zero || !same(end, len) || !exact.contains(&l.counter) {
-        return false;
-    }
-    let mut written = false;
-    for s in &l.body.stmts {
-        match s {
-            Stmt::Store(st) if st.vec == y => {
-                let own = matches!(st.index, Operand::Var(x) if x == *i);
-                if written || !own || st.mode != StoreMode::Set || st.value.var() == Some(y) {
-                    return false;
-                }
-                written = true;
-            }
-            Stmt::Assign(ins) if ins.args.iter().any(|a| a.var() == Some(y)) => {
-                let own_read = ins.op == Op::Index
-                    && matches!(ins.args[..], [Operand::Var(v), Operand::Var(x)] if v == y && x == *i);
-                if !written || !own_read || ins.dest == y {
-                    return false;
-                }
-            }
-            Stmt::Assign(ins) if ins.dest == y => return false,
-            Stmt::Assign(_) | Stmt::Item(_) => {}
-            other => {
-                let mut touched = HashSet::new();
-                other.writes(&mut touched);
-                reads(f, other, &mut touched);
-                if touched.contains(&y) {
-                    return false;
-                }
-            }
-        }
-    }
-    written
+    zero && same(end, len) && crate::plan::overwrites_whole(f, l, y, exact, true)
 }
 
 fn same(a: &Operand, b: &Operand) -> bool {
@@ -442,7 +409,7 @@ pub fn reads_here(f: &Function, s: &Stmt, out: &mut HashSet<VarId>) {
 }
 
 /// The variables a statement and the statements nested in it read.
-fn reads(f: &Function, s: &Stmt, out: &mut HashSet<VarId>) {
+pub fn reads(f: &Function, s: &Stmt, out: &mut HashSet<VarId>) {
     reads_here(f, s, out);
     let mut nested = Vec::new();
     match s {

@@ -11,7 +11,9 @@
 //!   pushed before each overwrite and popped back in reverse.
 
 use crate::activity::Activity;
-use crate::ir::{Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, VarId};
+use crate::ir::{
+    Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
+};
 use crate::rules::Prim;
 use proc_macro2::TokenStream;
 use std::collections::HashMap;
@@ -370,29 +372,11 @@ fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId
     let mut out = HashMap::new();
     for (s, _, _) in f.stmts() {
         let Stmt::Loop(l) = s else { continue };
-        let LoopHead::For {
-            var: Some(i),
-            iter: IterSpec::Range { step: None, .. },
-        } = &l.head
-        else {
-            continue;
-        };
-        if !exact.contains(&l.counter) {
-            continue;
-        }
-        let mut inside = Vec::new();
-        l.body.walk(&mut inside, 0);
         let mut found = Vec::new();
         for st in &l.body.stmts {
             let Stmt::Store(st) = st else { continue };
-            let own_index = matches!(st.index, Operand::Var(x) if x == *i);
-            if st.mode != crate::ir::StoreMode::Set || !own_index || found.contains(&st.vec) {
-                continue;
-            }
-            let y = st.vec;
-            let mentions = inside.iter().filter(|(s, _, _)| mentions(f, s, y)).count();
-            if mentions == 1 {
-                found.push(y);
+            if !found.contains(&st.vec) && overwrites_whole(f, l, st.vec, exact, false) {
+                found.push(st.vec);
             }
         }
         if !found.is_empty() {
@@ -402,17 +386,58 @@ fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId
     out
 }
 
-/// Whether the statement itself (not the blocks nested in it) names `y`.
-fn mentions(f: &Function, s: &Stmt, y: VarId) -> bool {
-    let mut read = HashSet::new();
-    crate::fuse::reads_here(f, s, &mut read);
-    read.contains(&y)
-        || match s {
-            Stmt::Assign(ins) => ins.dest == y,
-            Stmt::Store(st) => st.vec == y,
-            Stmt::Loop(l) => matches!(l.head, LoopHead::For { var: Some(v), .. } if v == y),
-            _ => false,
+/// Whether loop `l` runs its whole unit-step range (`exact`) and writes
+/// `y[i] = v` at its own index `i` by a top-level statement of its body,
+/// naming `y` nowhere else in the body, or, with `own_reads`, only to read
+/// `y[i]` after that write: each iteration overwrites its own element once,
+/// so the loop overwrites exactly `y[range]`.
+pub fn overwrites_whole(
+    f: &Function,
+    l: &crate::ir::Loop,
+    y: VarId,
+    exact: &HashSet<VarId>,
+    own_reads: bool,
+) -> bool {
+    let LoopHead::For {
+        var: Some(i),
+        iter: IterSpec::Range { step: None, .. },
+    } = &l.head
+    else {
+        return false;
+    };
+    if !exact.contains(&l.counter) {
+        return false;
+    }
+    let mut written = false;
+    for s in &l.body.stmts {
+        match s {
+            Stmt::Store(st) if st.vec == y => {
+                let own = matches!(st.index, Operand::Var(x) if x == *i);
+                if written || !own || st.mode != StoreMode::Set || st.value.var() == Some(y) {
+                    return false;
+                }
+                written = true;
+            }
+            Stmt::Assign(ins) if ins.args.iter().any(|a| a.var() == Some(y)) => {
+                let own_read = ins.op == Op::Index
+                    && matches!(ins.args[..], [Operand::Var(v), Operand::Var(x)] if v == y && x == *i);
+                if !own_reads || !written || !own_read || ins.dest == y {
+                    return false;
+                }
+            }
+            Stmt::Assign(ins) if ins.dest == y => return false,
+            Stmt::Assign(_) | Stmt::Item(_) => {}
+            other => {
+                let mut touched = HashSet::new();
+                other.writes(&mut touched);
+                crate::fuse::reads(f, other, &mut touched);
+                if touched.contains(&y) {
+                    return false;
+                }
+            }
         }
+    }
+    written
 }
 
 /// Cheap enough to recompute rather than tape: one arithmetic operation, a
