@@ -35,7 +35,7 @@ pub use autodiff_runtime::{relu, sigmoid, softplus, Real};
 /// Support code for generated functions; not a stable API.
 #[doc(hidden)]
 pub mod __rt {
-    pub use autodiff_runtime::cotangent::{accumulate, add_to_all, sum, zeros_like};
+    pub use autodiff_runtime::cotangent::{accumulate, add_to_all, scale, sum, zeros_like};
     pub use autodiff_runtime::rules::*;
     pub use autodiff_runtime::tape::Tape;
     pub use autodiff_runtime::tensor;

@@ -60,6 +60,19 @@ fn custom_rule_is_used_by_callers() {
     let (v, (gx, gy)) = quantised_grad(0.4, 2.0);
     assert_eq!(v, 1.0 * 2.0);
     assert_eq!((gx, gy), (3.0 * 2.0, 1.0));
+
+    // The callers take the rule's gradient at cotangent 1 with the value
+    // (`f_grad_vjp`) and scale it by their own cotangent.
+    assert!(SOFTMAX_LOSS_GRAD_SOURCE.contains("log_sum_exp_grad_vjp(&s)"));
+    assert!(QUANTISED_GRAD_SOURCE.contains("round_ste_grad_vjp("));
+    let (ps, pw) = softmax_loss_pullback(&scores, 0.8, 2, -2.5);
+    for (p, g) in ps.iter().chain([&pw]).zip(gs.iter().chain([&gw])) {
+        assert!(
+            (p + 2.5 * g).abs() <= 1e-14 * g.abs().max(1.0),
+            "{p} vs {g}"
+        );
+    }
+    assert_eq!(quantised_pullback(0.4, 2.0, -1.5), (-1.5 * 6.0, -1.5));
 }
 
 #[test]

@@ -280,6 +280,82 @@ fn calls_between_grad_functions() {
     }
 }
 
+/// Calls whose reverse runs in their own scope: at the top level, and at the
+/// top of a loop whose reverse runs each iteration (a fused loop). Each takes
+/// the callee's gradient at cotangent 1 with its value and scales it.
+#[grad]
+fn kept_callee_gradients(x: &[f64], w: f64) -> f64 {
+    let a = norm2(x) * w;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let y = [x[i], w, a];
+        s += log_sum_exp(&y) * x[i];
+    }
+    let b = scaled(a, w, 2);
+    s - b
+}
+
+/// The same functions called where their reverse runs later: in a loop
+/// that is not fused (`t` is carried), and in a branch.
+#[grad]
+fn calls_of_kept(x: &[f64], w: f64) -> f64 {
+    let mut t = w;
+    for _ in 0..2 {
+        t = kept_callee_gradients(x, t) * 0.1;
+    }
+    if t > 0.0 {
+        t = t + kept_callee_gradients(x, w * t);
+    }
+    t + kept_callee_gradients(x, 0.5)
+}
+
+#[test]
+fn callee_gradients_kept_from_the_forward_pass() {
+    for name in [
+        "norm2_grad_vjp(x)",
+        "log_sum_exp_grad_vjp(&y)",
+        "scaled_grad_vjp(a, w, 2)",
+    ] {
+        assert!(KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains(name), "{name}");
+    }
+    assert!(!KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains("_vjp(x, "));
+    // The loop, with its array declared in the body, is fused.
+    assert!(KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains("fused_grad_s"));
+    // Only the last, top-level call keeps its gradient.
+    assert_eq!(
+        CALLS_OF_KEPT_GRAD_SOURCE
+            .matches("kept_callee_gradients_grad_vjp")
+            .count(),
+        1
+    );
+    assert_eq!(
+        CALLS_OF_KEPT_GRAD_SOURCE
+            .matches("kept_callee_gradients_vjp")
+            .count(),
+        2
+    );
+    for seed in 0..8 {
+        let p = pts(5, 40 + seed);
+        let (x, w) = (&p[..4], p[4]);
+        let (v, (gx, gw)) = kept_callee_gradients_grad(x, w);
+        assert_eq!(v, kept_callee_gradients(x, w));
+        let g: Vec<f64> = gx.iter().copied().chain([gw]).collect();
+        check("kept", |q| kept_callee_gradients(&q[..4], q[4]), &p, &g);
+        // Scaled by the cotangent, not taken at 1.
+        let (px, pw) = kept_callee_gradients_pullback(x, w, -1.75);
+        for (a, b) in px.iter().chain([&pw]).zip(&g) {
+            assert!(
+                (a + 1.75 * b).abs() <= 1e-12 * b.abs().max(1.0),
+                "{a} vs {b}"
+            );
+        }
+        let (v, (gx, gw)) = calls_of_kept_grad(x, w);
+        assert_eq!(v, calls_of_kept(x, w));
+        let g: Vec<f64> = gx.iter().copied().chain([gw]).collect();
+        check("calls_of_kept", |q| calls_of_kept(&q[..4], q[4]), &p, &g);
+    }
+}
+
 /// Regression: accumulators initialised from float constants (`0.0`,
 /// `f64::NEG_INFINITY`) inside loops once lost their gradient entirely.
 #[grad(wrt(mu, log_s, log_w))]

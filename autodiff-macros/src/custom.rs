@@ -4,8 +4,9 @@
 //! The user gives `f` and `pullback(args..., y, cotangent) -> grads`, where
 //! `y` is `f`'s value (what the forward pass "saves for backward") and
 //! `grads` has the shape `f_grad` returns: one entry per float parameter,
-//! bare when there is one. The macro adds `f_grad`, `f_pullback` and the
-//! `f_vjp` that `#[grad]` callers use, all by calling the two functions.
+//! bare when there is one. The macro adds `f_grad`, `f_pullback`, and the
+//! `f_vjp` and `f_grad_vjp` that `#[grad]` callers use, all by calling the
+//! two functions.
 
 use crate::attr::Args;
 use crate::ctxt::Ctxt;
@@ -56,6 +57,7 @@ fn generate(func: &syn::ItemFn, sig: &signature::Signature, pullback: &syn::Path
     let grad_name = format_ident!("{}_grad", fname);
     let pull_name = format_ident!("{}_pullback", fname);
     let vjp_name = format_ident!("{}_vjp", fname);
+    let grad_vjp_name = format_ident!("{}_grad_vjp", fname);
     let names: Vec<TokenStream> = sig
         .params
         .iter()
@@ -151,6 +153,14 @@ fn generate(func: &syn::ItemFn, sig: &signature::Signature, pullback: &syn::Path
             let #y = #fname(#(#fwd_args),*);
             let #gpat = #pullback(#(#names,)* #y, #cot);
             (#(#entries,)*)
+        }
+
+        #[doc(hidden)]
+        #allow
+        #vis fn #grad_vjp_name #generics (#(#params),*) -> (#ret_ty, (#(#entry_tys,)*)) #where_clause {
+            let #y = #fname(#(#fwd_args),*);
+            let #gpat = #pullback(#(#names,)* #y, 1.0);
+            (#y, (#(#entries,)*))
         }
     }
 }

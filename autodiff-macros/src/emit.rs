@@ -280,6 +280,9 @@ pub fn emit(
     // parameters `wrt(...)` leaves out (a caller passing an active value
     // there fails to compile). The same code as the pullback.
     let vjp_name = format_ident!("{}_vjp", fname);
+    // f_grad_vjp: the value and the `f_vjp` entries at cotangent 1, for a
+    // caller that scales them itself ([`crate::split`]).
+    let grad_vjp_name = format_ident!("{}_grad_vjp", fname);
     let vjp_tys: Vec<TokenStream> = sig
         .params
         .iter()
@@ -338,6 +341,14 @@ pub fn emit(
         #vis fn #vjp_name #generics (#(#params,)* #cot: #ret_ty) -> (#(#vjp_tys,)*) #where_clause {
             #pull_code
             (#(#vjp_entries,)*)
+        }
+
+        #(#attrs)*
+        #[doc(hidden)]
+        #allow
+        #vis fn #grad_vjp_name #generics (#(#params),*) -> (#ret_ty, (#(#vjp_tys,)*)) #where_clause {
+            #grad_code
+            (#value, (#(#vjp_entries,)*))
         }
 
         #(#attrs)*

@@ -10,7 +10,7 @@ use crate::ir::{
 use crate::plan::Plan;
 use crate::reverse::operand_tokens;
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{quote, ToTokens};
 use std::collections::HashMap;
 
 pub struct Forward<'a> {
@@ -246,8 +246,15 @@ impl Forward<'_> {
         let d = ins.dest;
         let var = &f.vars[d.0];
         let ident = &var.ident;
-        let rhs = rhs_tokens(f, ins);
+        let mut rhs = rhs_tokens(f, ins);
         let mut out = Vec::new();
+        if let (true, Form::Call(path)) = (self.plan.split.contains(&d), &ins.form) {
+            let (value, kept) = crate::split::locals(f, d);
+            let call = crate::reverse::callee_path(path, "_grad_vjp");
+            let a = ins.args.iter().map(|a| operand_tokens(f, a));
+            out.push(quote!(let (#value, #kept) = #call(#(#a),*);));
+            rhs = value.to_token_stream();
+        }
         let hoisted = self.plan.hoisted(f, self.act, d);
         let in_place = ins.decl && !hoisted && !var.internal;
         let undone = matches!((&ins.form, &ins.args[..]), (Form::Copy, [Operand::Var(w)]) if self.plan.invertible.contains_key(&(d, *w)));

@@ -101,7 +101,11 @@ pub fn fusable(
                 Kind::Tensor => false,
                 // Read after the loop, its last values (and their adjoint)
                 // belong to the last iteration, whose reverse would not wait.
-                Kind::Vector => !after.contains(&v) && killed_each_iteration(f, l, v, sites, exact),
+                // Declared in the body (`let y = [a, b];`), it lives one
+                // iteration.
+                Kind::Vector => {
+                    local || (!after.contains(&v) && killed_each_iteration(f, l, v, sites, exact))
+                }
                 Kind::Scalar if act.active(v) => local || (var.internal && !after.contains(&v)),
                 Kind::Scalar | Kind::Other => true,
             }
@@ -155,7 +159,7 @@ pub fn carried(f: &Function, decl_block: &[Option<usize>], l: &crate::ir::Loop) 
 }
 
 /// The ids of a loop's body and of every block nested in it.
-fn blocks_of(l: &crate::ir::Loop) -> HashSet<usize> {
+pub fn blocks_of(l: &crate::ir::Loop) -> HashSet<usize> {
     let mut inside = Vec::new();
     l.body.walk(&mut inside, 0);
     let mut blocks: HashSet<usize> = inside.iter().map(|(_, b, _)| *b).collect();

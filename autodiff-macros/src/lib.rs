@@ -22,6 +22,7 @@ mod reuse;
 mod reverse;
 mod rules;
 mod signature;
+mod split;
 mod tensor_rules;
 
 use proc_macro::TokenStream;

@@ -70,6 +70,9 @@ pub struct Plan {
     /// Top-level loops whose reverse runs at the end of each forward
     /// iteration, with their accumulators ([`crate::fuse`]).
     pub fused: crate::fuse::Fused,
+    /// Calls that take the callee's gradient with its value
+    /// ([`crate::split`]), by destination.
+    pub split: HashSet<VarId>,
     /// Integer updates `v = w` right after `w = v + c` (or `- c`), by
     /// `(v, w)`: undone exactly in reverse (`v = v - c`) instead of taped.
     pub invertible: HashMap<(VarId, VarId), TokenStream>,
@@ -191,6 +194,7 @@ impl Plan {
         let remat_in_block = remat_candidates(f, &sites, &stored);
         let bulk = bulk_stores(f, &exact);
         let fused = crate::fuse::fusable(f, act, &decl_block, &sites, &exact);
+        let split = crate::split::split_calls(f, act, &fused, &sites);
         Plan {
             sites,
             decl_block,
@@ -208,6 +212,7 @@ impl Plan {
             elem_pushed: HashSet::new(),
             bulk,
             fused,
+            split,
             invertible: invertible_updates(f),
         }
     }

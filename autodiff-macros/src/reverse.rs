@@ -177,9 +177,28 @@ impl Reverse<'_> {
             };
             let mut read = HashSet::new();
             idents_in(&code.body, &mut read);
+            // A vector declared in the body has its shape only once the
+            // iteration has run: its adjoint starts afresh in each
+            // iteration's reverse.
+            let blocks = crate::fuse::blocks_of(l);
+            let per_iteration: HashSet<String> = self
+                .grads
+                .iter()
+                .filter(|(v, _)| {
+                    self.f.vars[v.0].kind == Kind::Vector
+                        && self.plan.decl_block[v.0].is_some_and(|b| blocks.contains(&b))
+                })
+                .map(|(_, g)| g.to_string())
+                .collect();
             let (early, rest): (Vec<_>, Vec<_>) = out
                 .into_iter()
                 .partition(|(g, _)| read.contains(&g.to_string()));
+            let (inside, early): (Vec<_>, Vec<_>) = early
+                .into_iter()
+                .partition(|(g, _)| per_iteration.contains(&g.to_string()));
+            let inside = inside.into_iter().map(|(_, t)| t);
+            let body = &code.body;
+            code.body = quote!(#(#inside)* #body);
             code.early = early.into_iter().map(|(_, t)| t).collect();
             out = rest;
         }
@@ -862,9 +881,7 @@ impl Reverse<'_> {
                 let Form::Call(path) = &ins.form else {
                     return Vec::new();
                 };
-                let vjp = vjp_path(path);
-                let args: Vec<TokenStream> =
-                    ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+                let split = self.plan.split.contains(&ins.dest);
                 let mut pats = Vec::new();
                 let mut out = Vec::new();
                 for a in &ins.args {
@@ -872,16 +889,30 @@ impl Reverse<'_> {
                         Some(v) => {
                             let d = self.names.fresh(&format!("d_{}", f.vars[v.0].ident));
                             pats.push(d.to_token_stream());
+                            // A gradient taken at cotangent 1, scaled.
+                            let expr = if split {
+                                quote!(::autodiff::__rt::scale(#d, #g))
+                            } else {
+                                d.to_token_stream()
+                            };
                             out.push(Line::Contrib {
                                 target: v,
-                                expr: d.to_token_stream(),
+                                expr,
                                 index: None,
                             });
                         }
                         None => pats.push(quote!(_)),
                     }
                 }
-                let call = Line::Raw(quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);));
+                let call = if split {
+                    let (_, kept) = crate::split::locals(f, ins.dest);
+                    Line::Raw(quote!(let (#(#pats,)*) = #kept;))
+                } else {
+                    let vjp = callee_path(path, "_vjp");
+                    let args: Vec<TokenStream> =
+                        ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+                    Line::Raw(quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);))
+                };
                 std::iter::once(call).chain(out).collect()
             }
             Op::Tensor(op) => {
@@ -927,12 +958,12 @@ impl Reverse<'_> {
     }
 }
 
-/// `path::to::g` → `path::to::g_vjp`, spanned like the user's call so a
-/// missing rule is reported at the call.
-pub fn vjp_path(path: &TokenStream) -> TokenStream {
+/// `path::to::g` → `path::to::g_vjp` (for `suffix` `_vjp`), spanned like
+/// the user's call so a missing rule is reported at the call.
+pub fn callee_path(path: &TokenStream, suffix: &str) -> TokenStream {
     let mut toks: Vec<TokenTree> = path.clone().into_iter().collect();
     if let Some(TokenTree::Ident(last)) = toks.last_mut() {
-        let mut id = format_ident!("{}_vjp", last);
+        let mut id = format_ident!("{}{}", last, suffix);
         id.set_span(last.span());
         *last = id;
     }

@@ -225,15 +225,41 @@ fn unknown_methods_are_errors_only_when_active() {
 
 #[test]
 fn calls_go_through_the_callee_vjp() {
+    // In a loop whose reverse runs after it: the pullback, in the reverse.
     let mut s = stage(
         syn::parse_quote! {
-            fn f(x: f64, n: i32) -> f64 { helper(x, n) * 2.0 }
+            fn f(x: f64, n: i32) -> f64 {
+                let mut s = x;
+                for _ in 0..n { s = helper(s, n) * 2.0; }
+                s
+            }
         },
         quote!(),
     )
     .unwrap();
     let code = backward(&mut s);
-    assert!(code.contains("helper_vjp (x , n , grad_t0)"), "{code}");
+    assert!(code.contains("helper_vjp (s , n , grad_t0)"), "{code}");
+}
+
+#[test]
+fn top_level_calls_keep_the_callee_gradient() {
+    let func: syn::ItemFn = syn::parse_quote! {
+        fn f(x: f64, n: i32) -> f64 { helper(x, n) * 2.0 }
+    };
+    let code = crate::expand(quote!(), func.to_token_stream()).to_string();
+    // One call, value and gradient at cotangent 1; the reverse scales.
+    assert!(
+        code.contains("let (t0_value , t0_gradient) = helper_grad_vjp (x , n) ;"),
+        "{code}"
+    );
+    assert!(code.contains("let (d_x , _ ,) = t0_gradient ;"), "{code}");
+    assert!(
+        code.contains("let grad_x = :: autodiff :: __rt :: scale (d_x , grad_t0) ;"),
+        "{code}"
+    );
+    assert!(!code.contains("helper_vjp"), "{code}");
+    // The primal call is the user's own function's only one.
+    assert_eq!(code.matches("helper (x , n)").count(), 1, "{code}");
 }
 
 #[test]

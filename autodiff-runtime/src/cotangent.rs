@@ -84,3 +84,73 @@ pub fn add_to_all<T: Real>(v: &mut [T], g: T) {
         *e += g;
     }
 }
+
+/// A gradient that a scalar cotangent scales: what a caller does with a
+/// callee's gradient computed at cotangent 1 once it knows the real one.
+///
+/// A function with a scalar result has a pullback linear in its cotangent,
+/// `pullback(c) = c · pullback(1)`. A caller whose reverse runs in the same
+/// scope as the call (at its top level, or in a loop whose reverse runs each
+/// iteration) therefore calls the callee's value-and-gradient function once,
+/// instead of the value in its forward pass and the pullback, which re-runs
+/// the callee's forward pass, in its reverse.
+pub trait Scale<T> {
+    /// `self · by`.
+    fn scale(self, by: T) -> Self;
+}
+
+impl<T: Real> Scale<T> for T {
+    #[inline]
+    fn scale(self, by: T) -> T {
+        self * by
+    }
+}
+
+impl<T: Real> Scale<T> for Vec<T> {
+    #[inline]
+    fn scale(mut self, by: T) -> Vec<T> {
+        for e in &mut self {
+            *e = *e * by;
+        }
+        self
+    }
+}
+
+impl<T: Real, const N: usize> Scale<T> for [T; N] {
+    #[inline]
+    fn scale(mut self, by: T) -> [T; N] {
+        for e in &mut self {
+            *e = *e * by;
+        }
+        self
+    }
+}
+
+impl Scale<f32> for crate::tensor::Tensor {
+    fn scale(self, by: f32) -> Self {
+        self.map(|x| x * by)
+    }
+}
+
+/// `g · by` for a callee's gradient `g` (see [`Scale`]).
+#[inline]
+pub fn scale<G: Scale<T>, T>(g: G, by: T) -> G {
+    g.scale(by)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scale;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn scale_multiplies_every_kind_of_gradient() {
+        assert_eq!(scale(1.5f64, -2.0), -3.0);
+        assert_eq!(scale(1.5f32, 4.0), 6.0);
+        assert_eq!(scale(vec![1.0, -2.0, 0.5], 2.0), vec![2.0, -4.0, 1.0]);
+        assert_eq!(scale([1.0f32, 3.0], 0.5), [0.5, 1.5]);
+        let t = scale(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]), -1.0);
+        assert_eq!(t.data(), &[-1.0, -2.0, -3.0, -4.0]);
+        assert_eq!(t.shape(), &[2, 2]);
+    }
+}

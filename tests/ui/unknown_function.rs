@@ -4,10 +4,21 @@ fn helper(v: f64) -> f64 {
     v * 3.0
 }
 
+// At the top level the call takes the callee's gradient with its value.
 #[grad]
 fn f(x: f64) -> f64 {
     let y = helper(x);
     y + x
+}
+
+// In a loop whose reverse runs after it, the call goes through the pullback.
+#[grad]
+fn g(x: f64) -> f64 {
+    let mut s = 1.0;
+    for _ in 0..3 {
+        s = s * helper(x);
+    }
+    s
 }
 
 fn main() {}
