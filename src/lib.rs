@@ -37,7 +37,7 @@ pub use autodiff_runtime::{relu, sigmoid, softplus, Real};
 pub mod __rt {
     pub use autodiff_runtime::cotangent::{accumulate, add_to_all, scale, sum, zeros_like};
     pub use autodiff_runtime::rules::*;
-    pub use autodiff_runtime::tape::Tape;
+    pub use autodiff_runtime::tape::{push_reserved, Tape};
     pub use autodiff_runtime::tensor;
     pub use autodiff_runtime::{relu, sigmoid, softplus};
 }

@@ -293,3 +293,69 @@ fn snapshots_of_a_loop_and_a_branch() {
     common::snapshot("if_expression", IF_EXPRESSION_GRAD_SOURCE);
     common::snapshot("early_returns", EARLY_RETURNS_GRAD_SOURCE);
 }
+
+/// A value overwritten twice per iteration, once in a branch.
+#[grad]
+fn two_push_sites(x: f64, n: usize) -> f64 {
+    let mut a = x;
+    for i in 0..n {
+        a = a.sin() * a + 0.3;
+        if i % 2 == 0 {
+            a = a.cos() * a;
+        }
+    }
+    a
+}
+
+/// A value overwritten in its loop and in a loop nested in it.
+#[grad]
+fn nested_push_sites(x: f64, n: usize) -> f64 {
+    let mut a = x;
+    for _ in 0..n {
+        a = a.sin() * a + 0.3;
+        for _ in 0..2 {
+            a = a.cos() * a;
+        }
+    }
+    a
+}
+
+#[test]
+fn tapes_sized_before_their_loops() {
+    // Two sites a loop pushes to directly: two slots per iteration, and
+    // pushes that cannot reallocate.
+    let src = TWO_PUSH_SITES_GRAD_SOURCE;
+    assert!(
+        src.contains("tape_a.reserve(iterations.saturating_mul(2usize))"),
+        "{src}"
+    );
+    assert_eq!(
+        src.matches("push_reserved(&mut tape_a, a)").count(),
+        2,
+        "{src}"
+    );
+    // Pushed in the nested loop too: the outer loop's push may grow the
+    // tape; the nested loop reserves and pushes its own.
+    let src = NESTED_PUSH_SITES_GRAD_SOURCE;
+    assert_eq!(src.matches("tape_a.push(a)").count(), 1, "{src}");
+    assert_eq!(
+        src.matches("push_reserved(&mut tape_a, a)").count(),
+        1,
+        "{src}"
+    );
+    for n in [0, 1, 4, 7] {
+        for x in [0.3, -0.8, 1.1] {
+            let (v, g) = two_push_sites_grad(x, n);
+            assert_eq!(v, two_push_sites(x, n));
+            check("two_push_sites", |p| two_push_sites(p[0], n), &[x], &[g]);
+            let (v, g) = nested_push_sites_grad(x, n);
+            assert_eq!(v, nested_push_sites(x, n));
+            check(
+                "nested_push_sites",
+                |p| nested_push_sites(p[0], n),
+                &[x],
+                &[g],
+            );
+        }
+    }
+}

@@ -585,5 +585,8 @@ fn whole_slice_saves() {
         src.contains("tape_xc_elem.extend_from_slice(&xc[0..d])"),
         "{src}"
     );
-    assert!(src.contains("tape_tail_elem.push(tail[j"), "{src}");
+    assert!(
+        src.contains("push_reserved(&mut tape_tail_elem, tail[j"),
+        "{src}"
+    );
 }

@@ -9,9 +9,9 @@ use crate::ir::{
 };
 use crate::plan::Plan;
 use crate::reverse::operand_tokens;
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct Forward<'a> {
     pub f: &'a Function,
@@ -199,14 +199,34 @@ impl Forward<'_> {
                     },
                 ) = (fused, &l.head)
                 {
+                    let all = quote!(#(#body)*);
                     let mut pushed = Vec::new();
-                    direct_pushes(&quote!(#(#body)*), &mut pushed);
+                    direct_pushes(&all, &mut pushed);
                     if !pushed.is_empty() {
                         let it = iter_tokens(self.f, iter);
                         let hint = Ident::new("iterations", proc_macro2::Span::mixed_site());
+                        // A tape that the body only pushes to directly gets
+                        // a slot per push site per iteration, and pushes
+                        // that cannot reallocate.
+                        let mut sized = HashSet::new();
+                        let reserves: Vec<TokenStream> = pushed
+                            .iter()
+                            .map(|t| {
+                                let (direct, mentions) = push_sites(&all, t);
+                                if direct == mentions {
+                                    sized.insert(t.to_string());
+                                }
+                                if direct == mentions && direct > 1 {
+                                    quote!(#t.reserve(#hint.saturating_mul(#direct));)
+                                } else {
+                                    quote!(#t.reserve(#hint);)
+                                }
+                            })
+                            .collect();
+                        body = body.iter().map(|t| reserved_pushes(t, &sized)).collect();
                         out.push(quote!({
                             let #hint = ::core::iter::Iterator::size_hint(&(#it)).0;
-                            #(#pushed.reserve(#hint);)*
+                            #(#reserves)*
                         }));
                     }
                 }
@@ -350,30 +370,98 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
 /// the bodies of loops nested in it: `tape.push(..)` outside `for`/`loop`
 /// bodies.
 fn direct_pushes(tokens: &TokenStream, out: &mut Vec<Ident>) {
-    let tts: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    visit_direct_pushes(tokens, &mut |i| {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    });
+}
+
+/// Calls `seen` with the tape of each `tape.push(..)` outside nested
+/// `for`/`loop` bodies.
+fn visit_direct_pushes(tokens: &TokenStream, seen: &mut impl FnMut(&Ident)) {
+    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
     let mut k = 0;
     while k < tts.len() {
         match &tts[k] {
-            proc_macro2::TokenTree::Ident(i) if i == "for" || i == "loop" => {
+            TokenTree::Ident(i) if i == "for" || i == "loop" => {
                 // Skip to the loop's body and over it.
                 while k < tts.len()
-                    && !matches!(&tts[k], proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+                    && !matches!(&tts[k], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
                 {
                     k += 1;
                 }
             }
-            proc_macro2::TokenTree::Ident(i) => {
-                let is_push = matches!(tts.get(k + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '.')
-                    && matches!(tts.get(k + 2), Some(proc_macro2::TokenTree::Ident(m)) if m == "push");
-                if is_push && !out.contains(i) {
-                    out.push(i.clone());
-                }
-            }
-            proc_macro2::TokenTree::Group(g) => direct_pushes(&g.stream(), out),
+            TokenTree::Ident(i) if is_push(&tts, k) => seen(i),
+            TokenTree::Group(g) => visit_direct_pushes(&g.stream(), seen),
             _ => {}
         }
         k += 1;
     }
+}
+
+/// How often `tokens` push to `tape` directly (outside nested loops), and
+/// how often they name it at all.
+fn push_sites(tokens: &TokenStream, tape: &Ident) -> (usize, usize) {
+    fn mentions(tokens: &TokenStream, tape: &Ident) -> usize {
+        tokens
+            .clone()
+            .into_iter()
+            .map(|tt| match tt {
+                TokenTree::Ident(i) => usize::from(i == *tape),
+                TokenTree::Group(g) => mentions(&g.stream(), tape),
+                _ => 0,
+            })
+            .sum()
+    }
+    let mut direct = 0;
+    visit_direct_pushes(tokens, &mut |i| direct += usize::from(i == tape));
+    (direct, mentions(tokens, tape))
+}
+
+/// `tape.push(x)` → `push_reserved(&mut tape, x)` for the tapes in `sized`,
+/// outside nested loops.
+fn reserved_pushes(tokens: &TokenStream, sized: &HashSet<String>) -> TokenStream {
+    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < tts.len() {
+        match &tts[k] {
+            TokenTree::Ident(i) if i == "for" || i == "loop" => {
+                // A nested loop, its body included, as it is.
+                while k < tts.len()
+                    && !matches!(&tts[k], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+                {
+                    out.push(tts[k].clone());
+                    k += 1;
+                }
+                out.extend(tts.get(k).cloned());
+            }
+            TokenTree::Ident(i) if sized.contains(&i.to_string()) && is_push(&tts, k) => {
+                let TokenTree::Group(args) = &tts[k + 3] else {
+                    unreachable!("is_push checked the argument list")
+                };
+                let v = args.stream();
+                out.extend(quote!(::autodiff::__rt::push_reserved(&mut #i, #v)));
+                k += 3;
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), reserved_pushes(&g.stream(), sized));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other.clone()),
+        }
+        k += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// Whether `tts[k..]` is `tape.push(...)`.
+fn is_push(tts: &[TokenTree], k: usize) -> bool {
+    matches!(tts.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.')
+        && matches!(tts.get(k + 2), Some(TokenTree::Ident(m)) if m == "push")
+        && matches!(tts.get(k + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
 }
 
 /// The element range `start..end` (or `..=`) a loop over `iter` visits,

@@ -120,6 +120,31 @@ impl<T: 'static> DerefMut for Tape<T> {
     }
 }
 
+/// Pushes `v` onto a tape whose capacity was reserved for it before the
+/// loop that pushes.
+///
+/// `Vec::push` may reallocate, and a call inside a loop makes the compiler
+/// keep the loop's floats in memory (every vector register is
+/// caller-saved): a running sum in the same loop as a push then goes
+/// through the stack on every iteration. Here the capacity check is an
+/// assertion, whose failure path does not return, so nothing needs saving
+/// around it and the push becomes a store. Generated code calls it only for
+/// a tape that a loop pushes to at most a known number of times per
+/// iteration and that nothing else in the loop touches, after reserving
+/// that many slots per iteration.
+///
+/// # Panics
+/// If the tape is full: a defect in the generated code, never a
+/// reallocation.
+#[inline(always)]
+pub fn push_reserved<T>(tape: &mut Vec<T>, v: T) {
+    assert!(
+        tape.len() < tape.capacity(),
+        "push_reserved: tape full (generated code reserved too little)"
+    );
+    tape.push(v);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +178,20 @@ mod tests {
         let (a, b) = sizes(100);
         assert!((100..1000).contains(&a), "small tape got {a}");
         assert!(b >= 1000, "large tape got {b}");
+    }
+
+    #[test]
+    fn reserved_pushes_fill_the_reservation() {
+        let mut t: Tape<f64> = Tape::new();
+        t.reserve(3);
+        for i in 0..3 {
+            push_reserved(&mut t, i as f64);
+        }
+        assert_eq!(&t[..], &[0.0, 1.0, 2.0]);
+        let mut v: Vec<usize> = Vec::with_capacity(1);
+        push_reserved(&mut v, 7);
+        let full = std::panic::catch_unwind(move || push_reserved(&mut v, 8));
+        assert!(full.is_err(), "a push beyond the reservation panics");
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
             iters += 1;
             skip = false;
             let t2 = acc * y;
-            tape_acc.push(acc);
+            ::autodiff::__rt::push_reserved(&mut tape_acc, acc);
             acc = t2 + 0.5;
             let t3 = acc > 3.0;
             if t3 {

@@ -11,7 +11,7 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     for i in 1..t0 {
         let t1 = x[i];
         let m_1 = m.max(t1);
-        tape_m.push(m);
+        ::autodiff::__rt::push_reserved(&mut tape_m, m);
         m = m_1;
     }
     let mut s = 0.0;
@@ -23,7 +23,7 @@ fn log_sum_exp_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     for k in 0..t2 {
         let xi = x[k];
         let t3 = xi - m;
-        tape_t4.push(t4);
+        ::autodiff::__rt::push_reserved(&mut tape_t4, t4);
         t4 = t3.exp();
         let s_1 = s + t4;
         s = s_1;

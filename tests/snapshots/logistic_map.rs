@@ -10,9 +10,9 @@ fn logistic_map_grad(x: f64) -> (f64, f64) {
         tape_t1.reserve(iterations);
     }
     for _ in 0..3 {
-        tape_t0.push(t0);
+        ::autodiff::__rt::push_reserved(&mut tape_t0, t0);
         t0 = 4.0 * v;
-        tape_t1.push(t1);
+        ::autodiff::__rt::push_reserved(&mut tape_t1, t1);
         t1 = 1.0 - v;
         v = t0 * t1;
     }

@@ -17,11 +17,11 @@ fn shared_layers_grad(
         tape_h.reserve(iterations);
     }
     for _ in 0..layers {
-        tape_t0.push(t0);
+        ::autodiff::__rt::push_reserved(&mut tape_t0, t0);
         t0 = ::autodiff::__rt::tensor::matmul(&h, &w);
-        tape_t1.push(t1);
+        ::autodiff::__rt::push_reserved(&mut tape_t1, t1);
         t1 = ::autodiff::__rt::tensor::add(&t0, &b);
-        tape_h.push(h);
+        ::autodiff::__rt::push_reserved(&mut tape_h, h);
         h = ::autodiff::__rt::tensor::tanh(&t1);
     }
     let t2 = ::autodiff::__rt::tensor::sum(&h);
