@@ -384,14 +384,8 @@ fn visit_direct_pushes(tokens: &TokenStream, seen: &mut impl FnMut(&Ident)) {
     let mut k = 0;
     while k < tts.len() {
         match &tts[k] {
-            TokenTree::Ident(i) if i == "for" || i == "loop" => {
-                // Skip to the loop's body and over it.
-                while k < tts.len()
-                    && !matches!(&tts[k], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
-                {
-                    k += 1;
-                }
-            }
+            // Skip to the loop's body and over it.
+            TokenTree::Ident(i) if i == "for" || i == "loop" => k = loop_body_at(&tts, k),
             TokenTree::Ident(i) if is_push(&tts, k) => seen(i),
             TokenTree::Group(g) => visit_direct_pushes(&g.stream(), seen),
             _ => {}
@@ -429,13 +423,9 @@ fn reserved_pushes(tokens: &TokenStream, sized: &HashSet<String>) -> TokenStream
         match &tts[k] {
             TokenTree::Ident(i) if i == "for" || i == "loop" => {
                 // A nested loop, its body included, as it is.
-                while k < tts.len()
-                    && !matches!(&tts[k], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
-                {
-                    out.push(tts[k].clone());
-                    k += 1;
-                }
-                out.extend(tts.get(k).cloned());
+                let end = loop_body_at(&tts, k);
+                out.extend(tts[k..tts.len().min(end + 1)].iter().cloned());
+                k = end;
             }
             TokenTree::Ident(i) if sized.contains(&i.to_string()) && is_push(&tts, k) => {
                 let TokenTree::Group(args) = &tts[k + 3] else {
@@ -455,6 +445,13 @@ fn reserved_pushes(tokens: &TokenStream, sized: &HashSet<String>) -> TokenStream
         k += 1;
     }
     out.into_iter().collect()
+}
+
+/// The position of the body (`{ .. }`) of the loop whose keyword is at `k`.
+fn loop_body_at(tts: &[TokenTree], k: usize) -> usize {
+    (k..tts.len())
+        .find(|&j| matches!(&tts[j], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace))
+        .unwrap_or(tts.len())
 }
 
 /// Whether `tts[k..]` is `tape.push(...)`.
