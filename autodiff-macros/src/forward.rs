@@ -98,8 +98,8 @@ impl Forward<'_> {
                 let ix = operand_tokens(self.f, &st.index);
                 let v = operand_tokens(self.f, &st.value);
                 let mut out = Vec::new();
-                let bulk = self.plan.saved_whole(self.chain.borrow().last(), st.vec);
-                if let Some(tape) = self.elem_tapes.get(&st.vec).filter(|_| !bulk) {
+                let own = self.plan.saves_element(self.chain.borrow().last(), st.vec);
+                if let Some(tape) = self.elem_tapes.get(&st.vec).filter(|_| own) {
                     out.push(quote!(#tape.push(#y[#ix]);));
                 }
                 out.push(match st.mode {
@@ -281,6 +281,7 @@ impl Forward<'_> {
         if self.plan.taped(d)
             && !in_place
             && !undone
+            && !self.plan.fresh_let(ins.decl, &self.chain.borrow())
             && self.plan.around_loop(d, &self.chain.borrow()).is_none()
         {
             out.push(self.push_old(d));

@@ -26,6 +26,12 @@
 //!   reverse of that code would need the value from before the loop) or be
 //!   an adjoint target written after it (a later write would reset the
 //!   adjoint the loop already added into).
+//! - *What a fused iteration need not keep*: the value a variable had
+//!   before its `let` in the body (the previous iteration's:
+//!   [`crate::plan::Plan::fresh_let`]), a value saved around a loop in the
+//!   body that no earlier statement's reverse reads, and the old elements of
+//!   a scratch vector the body overwrites once per iteration
+//!   ([`unsaved_scratch`]). A hand-written gradient keeps none of them.
 
 use crate::activity::Activity;
 use crate::ir::{
@@ -138,6 +144,49 @@ pub fn fusable(
         }
         accs.sort();
         out.insert(l.counter, accs);
+    }
+    out
+}
+
+/// Per loop directly in a fused loop's body, the scratch vectors it
+/// overwrites whole and that nothing else in the fused loop writes: their
+/// old elements are not saved at all. Each fused iteration writes such a
+/// vector once, after the last read of the previous iteration's values, and
+/// its reverse runs before the next iteration writes it again, so the
+/// reverse reads exactly what the forward pass left there.
+pub fn unsaved_scratch(
+    f: &Function,
+    fused: &Fused,
+    sites: &[usize],
+    exact: &HashSet<VarId>,
+) -> HashMap<VarId, Vec<VarId>> {
+    let mut out: HashMap<VarId, Vec<VarId>> = HashMap::new();
+    for s in &f.body.stmts {
+        let Stmt::Loop(l) = s else { continue };
+        if !fused.contains_key(&l.counter) {
+            continue;
+        }
+        let mut inside = Vec::new();
+        l.body.walk(&mut inside, 0);
+        for s in &l.body.stmts {
+            let Stmt::Loop(c) = s else { continue };
+            for st in &c.body.stmts {
+                let Stmt::Store(st) = st else { continue };
+                let y = st.vec;
+                let stores = inside
+                    .iter()
+                    .filter(|(s, _, _)| matches!(s, Stmt::Store(o) if o.vec == y))
+                    .count();
+                let found = out.get(&c.counter).is_some_and(|ys| ys.contains(&y));
+                if !found
+                    && stores == 1
+                    && crate::plan::overwrites_whole(f, c, y, exact, true)
+                    && killed_each_iteration(f, l, y, sites, exact)
+                {
+                    out.entry(c.counter).or_default().push(y);
+                }
+            }
+        }
     }
     out
 }

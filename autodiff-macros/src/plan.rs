@@ -70,6 +70,9 @@ pub struct Plan {
     /// Top-level loops whose reverse runs at the end of each forward
     /// iteration, with their accumulators ([`crate::fuse`]).
     pub fused: crate::fuse::Fused,
+    /// Per loop (by counter), the scratch vectors whose element writes in
+    /// it save nothing ([`crate::fuse::unsaved_scratch`]).
+    pub unsaved: HashMap<VarId, Vec<VarId>>,
     /// Calls that take the callee's gradient with its value
     /// ([`crate::split`]), by destination.
     pub split: HashSet<VarId>,
@@ -195,6 +198,13 @@ impl Plan {
         let bulk = bulk_stores(f, &exact);
         let fused = crate::fuse::fusable(f, act, &decl_block, &sites, &exact);
         let split = crate::split::split_calls(f, act, &fused, &sites);
+        let unsaved = crate::fuse::unsaved_scratch(f, &fused, &sites, &exact);
+        let mut bulk = bulk;
+        for (c, ys) in &unsaved {
+            if let Some(b) = bulk.get_mut(c) {
+                b.retain(|y| !ys.contains(y));
+            }
+        }
         Plan {
             sites,
             decl_block,
@@ -212,6 +222,7 @@ impl Plan {
             elem_pushed: HashSet::new(),
             bulk,
             fused,
+            unsaved,
             split,
             invertible: invertible_updates(f),
         }
@@ -266,7 +277,7 @@ impl Plan {
         f: &Function,
         act: &Activity,
         mut reads: HashMap<VarId, HashSet<VarId>>,
-        top_reads: &[HashSet<String>],
+        top_reads: &HashMap<usize, Vec<HashSet<String>>>,
     ) {
         // A recomputed value's arguments are read in its loop and every
         // loop around it.
@@ -286,29 +297,44 @@ impl Plan {
         let mut around: HashMap<VarId, Vec<VarId>> = HashMap::new();
         let mut sites = Vec::new();
         assign_sites(&f.body, &mut Vec::new(), &mut sites);
-        let top_pos: HashMap<VarId, usize> = f
-            .body
-            .stmts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Stmt::Loop(l) => Some((l.counter, i)),
-                _ => None,
-            })
-            .collect();
+        // Loops directly in the function's body or a fused loop's, by
+        // counter: that block, and the loop's place in it.
+        let mut top_pos: HashMap<VarId, (usize, usize)> = HashMap::new();
+        let mut frames = vec![&f.body];
+        for s in &f.body.stmts {
+            if let Stmt::Loop(l) = s {
+                if self.fused.contains_key(&l.counter) {
+                    frames.push(&l.body);
+                }
+            }
+        }
+        for b in frames {
+            for (i, s) in b.stmts.iter().enumerate() {
+                if let Stmt::Loop(l) = s {
+                    top_pos.insert(l.counter, (b.id, i));
+                }
+            }
+        }
         let mut pushed = HashSet::new();
         let mut elem_pushed = HashSet::new();
         for (v, decl, chain, elem_site, src) in sites {
             let in_place = decl && !self.hoisted(f, act, v);
             if !self.taped(v)
                 || in_place
+                || self.fresh_let(decl, &chain)
                 || src.is_some_and(|w| self.invertible.contains_key(&(v, w)))
             {
                 continue;
             }
             if elem_site {
-                // An element write: its old element is pushed.
-                elem_pushed.insert(v);
+                // An element write: its old element is pushed (or saved
+                // with its slice), unless nothing reads it.
+                let unsaved = chain
+                    .last()
+                    .is_some_and(|l| self.unsaved.get(l).is_some_and(|ys| ys.contains(&v)));
+                if !unsaved {
+                    elem_pushed.insert(v);
+                }
                 continue;
             }
             let Some(l) = self.around_loop(v, &chain) else {
@@ -316,11 +342,14 @@ impl Plan {
                 continue;
             };
             {
-                // A top-level loop need not save what no earlier top-level
-                // statement's reverse reads: nothing reads it after.
-                if let Some(&pos) = top_pos.get(&l) {
+                // A loop directly in the function's body (or a fused
+                // loop's) need not save what no earlier statement's reverse
+                // there reads: nothing reads it after (a fused iteration
+                // keeps what outlives it across its reverse).
+                if let Some(&(b, pos)) = top_pos.get(&l) {
                     let name = f.vars[v.0].ident.to_string();
-                    if !top_reads.iter().take(pos).any(|r| r.contains(&name)) {
+                    let reads = top_reads.get(&b).map_or(&[][..], Vec::as_slice);
+                    if !reads.iter().take(pos).any(|r| r.contains(&name)) {
                         continue;
                     }
                 }
@@ -355,9 +384,26 @@ impl Plan {
     }
 
     /// Whether the element write to `y` directly in the loop `innermost`
+    /// saves the old element by itself: not when a whole-slice save covers
+    /// it, nor when nothing reads the old element.
+    pub fn saves_element(&self, innermost: Option<&VarId>, y: VarId) -> bool {
+        let unsaved =
+            innermost.is_some_and(|l| self.unsaved.get(l).is_some_and(|ys| ys.contains(&y)));
+        !unsaved && !self.saved_whole(innermost, y)
+    }
+
+    /// Whether the element write to `y` directly in the loop `innermost`
     /// (the innermost loop around it) is covered by a whole-slice save.
     pub fn saved_whole(&self, innermost: Option<&VarId>, y: VarId) -> bool {
         innermost.is_some_and(|l| self.bulk.get(l).is_some_and(|ys| ys.contains(&y)))
+    }
+
+    /// Whether the `let` of a variable, inside the loops `chain`, keeps no
+    /// old value: in a fused loop's body (outside loops nested in it) the
+    /// value before the `let` is the previous iteration's, which nothing
+    /// reads once this iteration's reverse has run.
+    pub fn fresh_let(&self, decl: bool, chain: &[VarId]) -> bool {
+        decl && matches!(chain, [l] if self.fused.contains_key(l))
     }
 
     /// Has a tape: needed by the backward pass and overwritten.
@@ -660,7 +706,7 @@ fn assign_sites(b: &crate::ir::Block, chain: &mut Vec<VarId>, out: &mut Vec<Site
                 out.push((i.dest, i.decl, chain.clone(), false, src));
             }
             // Element writes push per write, whatever loop they are in.
-            Stmt::Store(st) => out.push((st.vec, false, Vec::new(), true, None)),
+            Stmt::Store(st) => out.push((st.vec, false, chain.clone(), true, None)),
             Stmt::If(i) => {
                 assign_sites(&i.then_block, chain, out);
                 assign_sites(&i.else_block, chain, out);

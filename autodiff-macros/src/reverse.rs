@@ -81,7 +81,7 @@ pub struct Reverse<'a> {
     /// What each loop's reverse reads (collected in the first run).
     pub loop_reads: HashMap<VarId, HashSet<VarId>>,
     /// What the reverse of each top-level statement reads (first run).
-    pub top_reads: Vec<HashSet<String>>,
+    pub top_reads: HashMap<usize, Vec<HashSet<String>>>,
     /// Variables by emitted name (built on first use).
     pub by_name: HashMap<String, VarId>,
     /// How many of `sweep`'s lines are up-front adjoint declarations (they
@@ -135,7 +135,7 @@ impl<'a> Reverse<'a> {
             restores: false,
             chain: Vec::new(),
             loop_reads: HashMap::new(),
-            top_reads: Vec::new(),
+            top_reads: HashMap::new(),
             by_name: HashMap::new(),
             upfront_len: 0,
             declared: HashSet::new(),
@@ -326,13 +326,20 @@ impl Reverse<'_> {
                 index: None,
             });
         }
-        if b.id == 0 {
-            self.top_reads = vec![HashSet::new(); b.stmts.len()];
+        // The function's body, and a fused loop's: nothing after its
+        // reverse reads what its statements' reverses do not.
+        let frame = b.id == 0
+            || self.f.body.stmts.iter().any(|s| {
+                matches!(s, Stmt::Loop(l) if l.body.id == b.id && self.plan.fused.contains_key(&l.counter))
+            });
+        if frame {
+            self.top_reads
+                .insert(b.id, vec![HashSet::new(); b.stmts.len()]);
         }
         for (pos, s) in b.stmts.iter().enumerate().rev() {
             let before = lines.len();
             self.stmt(s, b, &mut lines, &mut pending);
-            if b.id == 0 {
+            if frame {
                 let mut read = HashSet::new();
                 for l in &lines[before..] {
                     match l {
@@ -345,7 +352,7 @@ impl Reverse<'_> {
                         }
                     }
                 }
-                self.top_reads[pos] = read;
+                self.top_reads.get_mut(&b.id).expect("inserted above")[pos] = read;
             }
         }
         lines
@@ -396,6 +403,7 @@ impl Reverse<'_> {
                     }
                     if self.restores
                         && self.pushes_at(d, ins.decl)
+                        && !self.plan.fresh_let(ins.decl, &self.chain)
                         && self.plan.around_loop(d, &self.chain).is_none()
                     {
                         let undo = match (&ins.form, &ins.args[..]) {
@@ -433,8 +441,8 @@ impl Reverse<'_> {
                             lines.push(Line::Raw(quote!(#g[#ix] = 0.0;)));
                         }
                     }
-                    let bulk = self.plan.saved_whole(self.chain.last(), y);
-                    if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores && !bulk) {
+                    let own = self.plan.saves_element(self.chain.last(), y);
+                    if let Some(tape) = self.elem_tapes.get(&y).filter(|_| self.restores && own) {
                         let x = self.ident(y).clone();
                         lines.push(Line::Raw(quote!(#x[#ix] = #tape.pop().unwrap();)));
                     }
