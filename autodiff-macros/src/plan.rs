@@ -329,10 +329,7 @@ impl Plan {
             if elem_site {
                 // An element write: its old element is pushed (or saved
                 // with its slice), unless nothing reads it.
-                let unsaved = chain
-                    .last()
-                    .is_some_and(|l| self.unsaved.get(l).is_some_and(|ys| ys.contains(&v)));
-                if !unsaved {
+                if !self.unsaved_at(chain.last(), v) {
                     elem_pushed.insert(v);
                 }
                 continue;
@@ -387,9 +384,13 @@ impl Plan {
     /// saves the old element by itself: not when a whole-slice save covers
     /// it, nor when nothing reads the old element.
     pub fn saves_element(&self, innermost: Option<&VarId>, y: VarId) -> bool {
-        let unsaved =
-            innermost.is_some_and(|l| self.unsaved.get(l).is_some_and(|ys| ys.contains(&y)));
-        !unsaved && !self.saved_whole(innermost, y)
+        !self.unsaved_at(innermost, y) && !self.saved_whole(innermost, y)
+    }
+
+    /// Whether nothing reads the old elements that the element write to `y`
+    /// directly in the loop `innermost` overwrites.
+    fn unsaved_at(&self, innermost: Option<&VarId>, y: VarId) -> bool {
+        innermost.is_some_and(|l| self.unsaved.get(l).is_some_and(|ys| ys.contains(&y)))
     }
 
     /// Whether the element write to `y` directly in the loop `innermost`
