@@ -148,6 +148,17 @@ pub fn fusable(
     out
 }
 
+/// The fused loops of `f`, in program order (all at its top level).
+pub fn fused_loops<'f>(
+    f: &'f Function,
+    fused: &'f Fused,
+) -> impl Iterator<Item = &'f crate::ir::Loop> {
+    f.body.stmts.iter().filter_map(move |s| match s {
+        Stmt::Loop(l) if fused.contains_key(&l.counter) => Some(l),
+        _ => None,
+    })
+}
+
 /// Per loop directly in a fused loop's body, the scratch vectors it
 /// overwrites whole and that nothing else in the fused loop writes: their
 /// old elements are not saved at all. Each fused iteration writes such a
@@ -161,11 +172,7 @@ pub fn unsaved_scratch(
     exact: &HashSet<VarId>,
 ) -> HashMap<VarId, Vec<VarId>> {
     let mut out: HashMap<VarId, Vec<VarId>> = HashMap::new();
-    for s in &f.body.stmts {
-        let Stmt::Loop(l) = s else { continue };
-        if !fused.contains_key(&l.counter) {
-            continue;
-        }
+    for l in fused_loops(f, fused) {
         let mut inside = Vec::new();
         l.body.walk(&mut inside, 0);
         for s in &l.body.stmts {

@@ -195,11 +195,11 @@ impl Plan {
             }
         }
         let remat_in_block = remat_candidates(f, &sites, &stored);
-        let bulk = bulk_stores(f, &exact);
         let fused = crate::fuse::fusable(f, act, &decl_block, &sites, &exact);
         let split = crate::split::split_calls(f, act, &fused, &sites);
         let unsaved = crate::fuse::unsaved_scratch(f, &fused, &sites, &exact);
-        let mut bulk = bulk;
+        // What nothing reads needs no whole-slice save either.
+        let mut bulk = bulk_stores(f, &exact);
         for (c, ys) in &unsaved {
             if let Some(b) = bulk.get_mut(c) {
                 b.retain(|y| !ys.contains(y));
@@ -300,15 +300,8 @@ impl Plan {
         // Loops directly in the function's body or a fused loop's, by
         // counter: that block, and the loop's place in it.
         let mut top_pos: HashMap<VarId, (usize, usize)> = HashMap::new();
-        let mut frames = vec![&f.body];
-        for s in &f.body.stmts {
-            if let Stmt::Loop(l) = s {
-                if self.fused.contains_key(&l.counter) {
-                    frames.push(&l.body);
-                }
-            }
-        }
-        for b in frames {
+        let bodies = crate::fuse::fused_loops(f, &self.fused).map(|l| &l.body);
+        for b in std::iter::once(&f.body).chain(bodies) {
             for (i, s) in b.stmts.iter().enumerate() {
                 if let Stmt::Loop(l) = s {
                     top_pos.insert(l.counter, (b.id, i));

@@ -329,9 +329,7 @@ impl Reverse<'_> {
         // The function's body, and a fused loop's: nothing after its
         // reverse reads what its statements' reverses do not.
         let frame = b.id == 0
-            || self.f.body.stmts.iter().any(|s| {
-                matches!(s, Stmt::Loop(l) if l.body.id == b.id && self.plan.fused.contains_key(&l.counter))
-            });
+            || crate::fuse::fused_loops(self.f, &self.plan.fused).any(|l| l.body.id == b.id);
         if frame {
             self.top_reads
                 .insert(b.id, vec![HashSet::new(); b.stmts.len()]);

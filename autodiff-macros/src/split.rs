@@ -45,12 +45,8 @@ pub fn split_calls(f: &Function, act: &Activity, fused: &Fused, sites: &[usize])
         }
     };
     scan(&f.body);
-    for s in &f.body.stmts {
-        if let Stmt::Loop(l) = s {
-            if fused.contains_key(&l.counter) {
-                scan(&l.body);
-            }
-        }
+    for l in crate::fuse::fused_loops(f, fused) {
+        scan(&l.body);
     }
     out
 }
