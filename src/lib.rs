@@ -39,5 +39,6 @@ pub mod __rt {
     pub use autodiff_runtime::rules::*;
     pub use autodiff_runtime::tape::{push_reserved, Tape};
     pub use autodiff_runtime::tensor;
+    pub use autodiff_runtime::window::{window, window_mut};
     pub use autodiff_runtime::{relu, sigmoid, softplus};
 }

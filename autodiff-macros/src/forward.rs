@@ -9,6 +9,7 @@ use crate::ir::{
 };
 use crate::plan::Plan;
 use crate::reverse::operand_tokens;
+use crate::window::Sweep;
 use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use std::collections::{HashMap, HashSet};
@@ -252,7 +253,23 @@ impl Forward<'_> {
                             None => quote!(_),
                         };
                         let it = iter_tokens(self.f, iter);
-                        quote!(for #pat in #it { #(#body)* })
+                        let n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
+                        let vectors = crate::window::vectors(self.f, None);
+                        fused
+                            .is_none()
+                            .then(|| crate::window::walk(self.f, self.plan, l, Sweep::Forward))
+                            .flatten()
+                            .and_then(|walk| {
+                                crate::window::rewrite(
+                                    &walk,
+                                    Sweep::Forward,
+                                    &body,
+                                    &vectors,
+                                    &n,
+                                    Some(&it),
+                                )
+                            })
+                            .unwrap_or_else(|| quote!(for #pat in #it { #(#body)* }))
                     }
                     LoopHead::Infinite => quote!(loop { #(#body)* }),
                 });

@@ -24,6 +24,7 @@ mod rules;
 mod signature;
 mod split;
 mod tensor_rules;
+mod window;
 
 use proc_macro::TokenStream;
 use quote::{quote, ToTokens};

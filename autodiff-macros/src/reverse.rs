@@ -19,6 +19,7 @@ use crate::names::Names;
 use crate::plan::{AdjCat, Plan};
 use crate::rules::{self, Arg};
 use crate::tensor_rules;
+use crate::window::Sweep;
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use std::collections::{HashMap, HashSet};
@@ -548,10 +549,28 @@ impl Reverse<'_> {
                             },
                         );
                     } else {
-                        let head = self.reverse_head(l, &body);
+                        let windowed = crate::window::walk(self.f, self.plan, l, Sweep::Reverse)
+                            .and_then(|mut walk| {
+                                if !self.regenerates(l, &body) {
+                                    walk.var = None;
+                                }
+                                let vectors = crate::window::vectors(self.f, Some(&self.grads));
+                                let n = self.reverse_count(l);
+                                crate::window::rewrite(
+                                    &walk,
+                                    Sweep::Reverse,
+                                    &body,
+                                    &vectors,
+                                    &n,
+                                    None,
+                                )
+                            });
+                        let lp = windowed.unwrap_or_else(|| {
+                            let head = self.reverse_head(l, &body);
+                            quote!(#head { #(#body)* })
+                        });
                         if !empty {
-                            lines
-                                .push(Line::Raw(quote!(#(#starts)* #head { #(#body)* } #(#ends)*)));
+                            lines.push(Line::Raw(quote!(#(#starts)* #lp #(#ends)*)));
                         }
                     }
                     if let LoopHead::For { iter, .. } = &l.head {
@@ -603,15 +622,33 @@ impl Reverse<'_> {
         }
     }
 
+    /// How many iterations a loop's reverse replays: the range's length
+    /// when the plan knows it exact, else the count the forward kept.
+    fn reverse_count(&self, l: &crate::ir::Loop) -> TokenStream {
+        match (self.plan.exact.contains(&l.counter), &l.head) {
+            (true, LoopHead::For { iter, .. }) => {
+                let it = crate::forward::iter_tokens(self.f, iter);
+                quote!(::core::iter::Iterator::size_hint(&(#it)).0)
+            }
+            _ => self.ident(l.counter).to_token_stream(),
+        }
+    }
+
+    /// Whether the reverse `body` reads the loop variable and the head
+    /// regenerates it from the range.
+    fn regenerates(&self, l: &crate::ir::Loop, body: &[TokenStream]) -> bool {
+        match &l.head {
+            LoopHead::For { var: Some(i), .. } => {
+                self.plan.regen.contains(&l.counter) && self.uses_ident(body, self.ident(*i))
+            }
+            _ => false,
+        }
+    }
+
     /// The head of a loop's reverse: its iterations, last first, with the
     /// regenerated index where the reverse `body` reads it.
     fn reverse_head(&self, l: &crate::ir::Loop, body: &[TokenStream]) -> TokenStream {
-        let mut n = self.ident(l.counter).to_token_stream();
-        if let (true, LoopHead::For { iter, .. }) = (self.plan.exact.contains(&l.counter), &l.head)
-        {
-            let it = crate::forward::iter_tokens(self.f, iter);
-            n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
-        }
+        let n = self.reverse_count(l);
         let LoopHead::For {
             var: Some(i),
             iter:
@@ -627,7 +664,7 @@ impl Reverse<'_> {
             return quote!(for _ in 0..#n);
         };
         let x = self.ident(*i);
-        if !self.plan.regen.contains(&l.counter) || !self.uses_ident(body, x) {
+        if !self.regenerates(l, body) {
             return quote!(for _ in 0..#n);
         }
         // Regenerated indices, last first.

@@ -5,6 +5,7 @@
 //!   the macro knows by name;
 //! - [`check`]: the numerical gradient checker;
 //! - [`tape`]: the pooled tapes the backward pass of a loop keeps values on;
+//! - [`window`]: the slices a generated loop indexes without bounds checks;
 //! - [`tensor`]: dense `f32` tensors, differentiable operations each paired
 //!   with a `*_pullback` function (the convention is documented there),
 //!   optimizers and initialisers.
@@ -16,6 +17,7 @@ pub mod real;
 pub mod rules;
 pub mod tape;
 pub mod tensor;
+pub mod window;
 
 pub use activations::{relu, sigmoid, softplus};
 pub use real::Real;
