@@ -212,3 +212,49 @@ fn loops_that_stop_short_of_the_end_take_no_window() {
         }
     }
 }
+
+/// A flattened matrix read by rows (`a[i * d + j]`), and a vector read at
+/// an offset that the loop moves (`x[b + j]`, `b` stepped in the body).
+#[grad]
+fn flattened_rows(a: &[f64], x: &[f64], m: usize, d: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..m {
+        let mut r = 0.0;
+        for j in 0..d {
+            r += a[i * d + j] * x[j];
+        }
+        s += r.tanh();
+    }
+    let mut b = 0;
+    for j in 0..d {
+        s += x[b + j] * 0.25;
+        b = j % 2;
+    }
+    s.sin()
+}
+
+#[test]
+fn rows_of_a_flattened_matrix_get_windows() {
+    let src = FLATTENED_ROWS_GRAD_SOURCE;
+    // The base `i * d` is computed once per row, in both sweeps.
+    assert_eq!(count(src, "window(&a[..], if"), 2, "{src}");
+    assert_eq!(count(src, "window_mut(&mut grad_a[..], if"), 1, "{src}");
+    assert!(has(src, "+ (i * d)"), "{src}");
+    // `x[j]` in the row loop, in both sweeps; `b + j` moves with `b`, so
+    // the last loop takes no window.
+    assert_eq!(count(src, "window(&x[..]"), 2, "{src}");
+    assert_eq!(count(src, "window_mut(&mut grad_x[..]"), 1, "{src}");
+    for (m, d) in [(0, 3), (3, 0), (1, 1), (3, 4)] {
+        let a = pts(m * d, 3 + m as u64);
+        let x = pts(d + 1, 5 + d as u64);
+        let (v, (ga, gx)) = flattened_rows_grad(&a, &x, m, d);
+        assert_eq!(v.to_bits(), flattened_rows(&a, &x, m, d).to_bits());
+        let k = a.len();
+        check(
+            "flattened_rows",
+            |p| flattened_rows(&p[..k], &p[k..], m, d),
+            &[a.clone(), x.clone()].concat(),
+            &[ga, gx].concat(),
+        );
+    }
+}

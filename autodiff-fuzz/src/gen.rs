@@ -626,8 +626,15 @@ impl Gen<'_> {
             let i = l.var.unwrap();
             let m = self.m_expr();
             if l.lt_m {
+                // Another loop's variable times zero: a base the body
+                // recomputes alike on every iteration (`a[r * d + j]`).
+                let other = lv.iter().filter_map(|o| o.var.clone()).find(|o| *o != i);
                 match self.rng.below(4) {
-                    0 | 1 => i,
+                    0 => i,
+                    1 => match other {
+                        Some(o) => format!("{o} * 0 + {i}"),
+                        None => i,
+                    },
                     2 => format!("({i} + 1) % {m}"),
                     _ => format!("{m} - 1 - {i}"),
                 }

@@ -168,6 +168,12 @@ pub fn rewrite(
         };
         axes.insert(c.to_string(), (origin, Some((p, sweep == Sweep::Forward))));
     }
+    if let Some((x, _)) = &walk.var {
+        for (t, base, p) in offsets(&tts, x, &walk.counters) {
+            let origin = quote!(if #n > 0 { #start + (#base) } else { 0 });
+            axes.insert(t, (origin, Some((p, false))));
+        }
+    }
 
     let mut mentions: Vec<(Ident, Mention)> = Vec::new();
     for (k, tt) in tts.iter().enumerate() {
@@ -264,6 +270,106 @@ pub fn rewrite(
     }))
 }
 
+/// Indices that are the loop variable plus a base every iteration computes
+/// alike: `let t = b + x;` (or `x + b`) where `b` is named in the body by
+/// no assignment, or is `let b = e;` over such names only (`let t13 = ix *
+/// d; let t14 = t13 + id;`, the flattened `x[ix * d + id]`). Returns each
+/// index, its base as code the loop's prelude can evaluate, and the position
+/// of its `let` (a read of the index comes after it).
+fn offsets(
+    tts: &[TokenTree],
+    x: &Ident,
+    counters: &[(Ident, String)],
+) -> Vec<(String, TokenStream, usize)> {
+    let assigned = assigned(tts);
+    let stable = |name: &str| {
+        !assigned.contains(name) && *x != name && counters.iter().all(|(c, _)| *c != name)
+    };
+    // `let <name> = <tokens> ;` at the top level: (name, tokens, position).
+    let mut lets: Vec<(String, &[TokenTree], usize)> = Vec::new();
+    for k in 0..tts.len() {
+        let starts = k == 0 || matches!(&tts[k - 1], TokenTree::Punct(p) if p.as_char() == ';');
+        let (
+            true,
+            Some(TokenTree::Ident(kw)),
+            Some(TokenTree::Ident(name)),
+            Some(TokenTree::Punct(eq)),
+        ) = (starts, tts.get(k), tts.get(k + 1), tts.get(k + 2))
+        else {
+            continue;
+        };
+        if kw != "let" || eq.as_char() != '=' || eq.spacing() != proc_macro2::Spacing::Alone {
+            continue;
+        }
+        let Some(end) = (k + 3..tts.len())
+            .find(|&j| matches!(&tts[j], TokenTree::Punct(p) if p.as_char() == ';'))
+        else {
+            continue;
+        };
+        lets.push((name.to_string(), &tts[k + 3..end], k));
+    }
+    let mut out = Vec::new();
+    for (t, rhs, p) in &lets {
+        let base = match rhs {
+            [TokenTree::Ident(a), TokenTree::Punct(plus), TokenTree::Ident(b)]
+                if plus.as_char() == '+' && (a == x || b == x) && a != b =>
+            {
+                if a == x {
+                    b
+                } else {
+                    a
+                }
+            }
+            _ => continue,
+        };
+        let name = base.to_string();
+        let code = if stable(&name) {
+            base.to_token_stream()
+        } else {
+            // Defined once, before the index, by arithmetic on stable names.
+            let defs: Vec<_> = lets.iter().filter(|(n, _, _)| *n == name).collect();
+            let [(_, e, q)] = defs[..] else {
+                continue;
+            };
+            let arithmetic = e.iter().all(|tt| match tt {
+                TokenTree::Ident(i) => i == "as" || i == "usize" || stable(&i.to_string()),
+                TokenTree::Literal(_) => true,
+                TokenTree::Punct(p) => "+-*/%".contains(p.as_char()),
+                TokenTree::Group(_) => false,
+            });
+            if !arithmetic || q > p || e.is_empty() {
+                continue;
+            }
+            e.iter().cloned().collect()
+        };
+        out.push((t.clone(), code, *p));
+    }
+    out
+}
+
+/// The names `tts` assign or declare anywhere: `let n`, `n = ..`, `n += ..`,
+/// `&mut n`.
+fn assigned(tts: &[TokenTree]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (k, tt) in tts.iter().enumerate() {
+        match tt {
+            TokenTree::Group(g) => {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                out.extend(assigned(&inner));
+            }
+            TokenTree::Ident(i) => {
+                let declared =
+                    k > 0 && matches!(&tts[k - 1], TokenTree::Ident(p) if p == "let" || p == "mut");
+                if declared || assignment_at(tts, k + 1) {
+                    out.insert(i.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The top-level position where the statement `step` (as a string of
 /// tokens) begins, when it appears exactly once.
 fn find_statement(tts: &[TokenTree], step: &str) -> Option<usize> {
@@ -315,17 +421,7 @@ fn collect(
                 }
                 _ => None,
             };
-            let assigned = match (tts.get(k + 2), tts.get(k + 3)) {
-                (Some(TokenTree::Punct(p)), _) if p.as_char() == '=' => {
-                    p.spacing() == proc_macro2::Spacing::Alone
-                }
-                (Some(TokenTree::Punct(p)), Some(TokenTree::Punct(q))) => {
-                    "+-*/%".contains(p.as_char())
-                        && p.spacing() == proc_macro2::Spacing::Joint
-                        && q.as_char() == '='
-                }
-                _ => false,
-            };
+            let assigned = assignment_at(tts, k + 2);
             let by_mut = k > 0 && matches!(&tts[k - 1], TokenTree::Ident(m) if m == "mut");
             out.push((
                 i.clone(),
@@ -338,6 +434,22 @@ fn collect(
             ));
         }
         _ => {}
+    }
+}
+
+/// Whether `tts[k..]` starts with `=` (not `==`) or a compound assignment
+/// (`+=`, `-=`, `*=`, `/=`, `%=`).
+fn assignment_at(tts: &[TokenTree], k: usize) -> bool {
+    match (tts.get(k), tts.get(k + 1)) {
+        (Some(TokenTree::Punct(p)), _) if p.as_char() == '=' => {
+            p.spacing() == proc_macro2::Spacing::Alone
+        }
+        (Some(TokenTree::Punct(p)), Some(TokenTree::Punct(q))) => {
+            "+-*/%".contains(p.as_char())
+                && p.spacing() == proc_macro2::Spacing::Joint
+                && q.as_char() == '='
+        }
+        _ => false,
     }
 }
 
