@@ -253,13 +253,13 @@ impl Forward<'_> {
                             None => quote!(_),
                         };
                         let it = iter_tokens(self.f, iter);
-                        let n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
-                        let vectors = crate::window::vectors(self.f, None);
                         fused
                             .is_none()
                             .then(|| crate::window::walk(self.f, self.plan, l, Sweep::Forward))
                             .flatten()
                             .and_then(|walk| {
+                                let n = quote!(::core::iter::Iterator::size_hint(&(#it)).0);
+                                let vectors = crate::window::vectors(self.f, None);
                                 crate::window::rewrite(
                                     &walk,
                                     Sweep::Forward,

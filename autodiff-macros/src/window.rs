@@ -406,9 +406,7 @@ fn collect(
             }
         }
         TokenTree::Ident(i) if vectors.contains(&i.to_string()) => {
-            let after_dot = k > 0
-                && matches!(&tts[k - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
-            if after_dot {
+            if member_at(tts, k) {
                 return;
             }
             let index = match tts.get(k + 1) {
@@ -453,6 +451,13 @@ fn assignment_at(tts: &[TokenTree], k: usize) -> bool {
     }
 }
 
+/// Whether the identifier at `tts[k]` names a field, method or path
+/// segment (`a.v`, `m::v`), not a variable: neither a mention of a vector
+/// nor one to rewrite.
+fn member_at(tts: &[TokenTree], k: usize) -> bool {
+    k > 0 && matches!(&tts[k - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':')
+}
+
 /// `tts` with `v[i]` rewritten to `v[at]` for the vectors in `names` (name
 /// → its index `i`).
 fn indexed_by(tts: &[TokenTree], names: &HashMap<String, String>, at: &Ident) -> TokenStream {
@@ -460,7 +465,7 @@ fn indexed_by(tts: &[TokenTree], names: &HashMap<String, String>, at: &Ident) ->
     let mut k = 0;
     while k < tts.len() {
         match &tts[k] {
-            TokenTree::Ident(i) if names.contains_key(&i.to_string()) => {
+            TokenTree::Ident(i) if names.contains_key(&i.to_string()) && !member_at(tts, k) => {
                 out.push(tts[k].clone());
                 if let Some(TokenTree::Group(g)) = tts.get(k + 1) {
                     if g.delimiter() == Delimiter::Bracket
