@@ -1,7 +1,8 @@
-// Limitation 6 (documented in the top-level README, listed here because the
-// issue counts it against the macro): sub-slices. The natural Rust for
-// ADBench's pointer arithmetic (`&means[ik * d]`, `&x[ix * d]`) is a
-// sub-slice passed to a helper, which `#[grad]` rejects.
+// Limitation 6 (listed here because the issue counts it against the macro):
+// sub-slices. The natural Rust for ADBench's pointer arithmetic
+// (`&means[ik * d]`, `&x[ix * d]`) is a sub-slice passed to a helper, which
+// `#[grad]` rejected. Fixed (2026-11-25): sub-slices passed to calls are
+// supported; this prints `(9.0, [-1.0, 1.0, 3.0, 5.0])`.
 use autodiff::grad;
 
 #[grad]

@@ -72,6 +72,33 @@ pub fn weight_err(w: f64) -> f64 {
     1.0 - w * w
 }
 
+/// Half the sum of the squared residuals, `½‖r‖²`: the loss a first-order
+/// optimiser minimises, whose gradient is `Jᵀ r`. One `#[grad]` over the
+/// whole problem: each observation's camera, point and feature go to
+/// [`reproj_err`] as sub-slices. `obs` holds `(camera, point)` per
+/// observation, flattened.
+#[grad(wrt(cams, x, w))]
+pub fn ba_half_sq_loss(cams: &[f64], x: &[f64], w: &[f64], feats: &[f64], obs: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let c = obs[2 * i] * BA_NCAMPARAMS;
+        let pt = obs[2 * i + 1] * 3;
+        for comp in 0..2 {
+            let r = reproj_err(
+                &cams[c..c + BA_NCAMPARAMS],
+                &x[pt..pt + 3],
+                w[i],
+                &feats[2 * i..2 * i + 2],
+                comp,
+            );
+            s += 0.5 * r * r;
+        }
+        let we = weight_err(w[i]);
+        s += 0.5 * we * we;
+    }
+    s
+}
+
 /// The residuals: `2p` reprojection errors, then `p` weight errors.
 pub fn ba_objective(b: &BaInstance) -> (Vec<f64>, Vec<f64>) {
     let mut reproj = vec![0.0; 2 * b.p];

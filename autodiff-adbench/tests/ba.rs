@@ -1,7 +1,11 @@
 //! Bundle adjustment: the Jacobian from `#[grad]` pullbacks against
-//! fourth-order central differences, and the residuals of a trivial camera.
+//! fourth-order central differences, the residuals of a trivial camera, and
+//! the whole-problem loss `½‖r‖²` (sub-slices passed to the residual) against
+//! `Jᵀ r` and central differences.
 
-use autodiff_adbench::ba::{ba_jacobian, ba_objective, reproj_err};
+use autodiff_adbench::ba::{
+    ba_half_sq_loss, ba_half_sq_loss_grad, ba_jacobian, ba_objective, reproj_err,
+};
 use autodiff_adbench::instances::{BaInstance, BA_NCAMPARAMS};
 use autodiff_adbench::support::fd;
 
@@ -81,4 +85,55 @@ fn trivial_camera_residuals() {
     let (r, we) = ba_objective(&b);
     assert_eq!(r.len(), 2);
     assert_eq!(we, vec![1.0 - w * w]);
+}
+
+fn flat_obs(b: &BaInstance) -> Vec<usize> {
+    b.obs.iter().flat_map(|&(c, pt)| [c, pt]).collect()
+}
+
+/// `½‖r‖²` through one `#[grad]` over the problem: its value from the
+/// residuals, its gradient `Jᵀ r` from the pullback Jacobian, and central
+/// differences on a small instance.
+#[test]
+fn half_squared_loss_gradient_is_jt_r() {
+    for b in [
+        BaInstance::generate(3, 5, 12, 1),
+        BaInstance::generate(4, 20, 60, 5),
+    ] {
+        let obs = flat_obs(&b);
+        let (r, we) = ba_objective(&b);
+        let (v, (gc, gx, gw)) = ba_half_sq_loss_grad(&b.cams, &b.x, &b.w, &b.feats, &obs);
+        assert_eq!(
+            v.to_bits(),
+            ba_half_sq_loss(&b.cams, &b.x, &b.w, &b.feats, &obs).to_bits()
+        );
+        let want = 0.5 * r.iter().chain(&we).map(|e| e * e).sum::<f64>();
+        assert!((v - want).abs() <= 1e-12 * want, "{v} vs {want}");
+        let j = ba_jacobian(&b);
+        let res: Vec<f64> = r.iter().chain(&we).copied().collect();
+        let mut jtr = vec![0.0; j.ncols];
+        for (row, e) in res.iter().enumerate() {
+            for q in j.rows[row]..j.rows[row + 1] {
+                jtr[j.cols[q]] += j.vals[q] * e;
+            }
+        }
+        let got: Vec<f64> = gc.iter().chain(&gx).chain(&gw).copied().collect();
+        let scale = jtr.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (q, (a, e)) in got.iter().zip(&jtr).enumerate() {
+            assert!((a - e).abs() <= 1e-12 * scale, "column {q}: {a:e} vs {e:e}");
+        }
+    }
+    let b = BaInstance::generate(2, 4, 7, 9);
+    let obs = flat_obs(&b);
+    let (nc, nx) = (b.cams.len(), b.x.len());
+    let p: Vec<f64> = b.cams.iter().chain(&b.x).chain(&b.w).copied().collect();
+    let numeric = fd(
+        |q| ba_half_sq_loss(&q[..nc], &q[nc..nc + nx], &q[nc + nx..], &b.feats, &obs),
+        &p,
+    );
+    let (_, (gc, gx, gw)) = ba_half_sq_loss_grad(&b.cams, &b.x, &b.w, &b.feats, &obs);
+    let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (q, (a, n)) in gc.iter().chain(&gx).chain(&gw).zip(&numeric).enumerate() {
+        assert!((a - n).abs() <= 1e-8 * scale, "input {q}: {a:e} vs {n:e}");
+    }
 }

@@ -918,6 +918,23 @@ impl Gen<'_> {
         Self::squash(e, b)
     }
 
+    /// `&v`, or a part of `v` at least 3 long (callees index 0..=2): all of
+    /// it as a range, its last three, or a tail starting at a loop's
+    /// variable.
+    fn sub_slice(&mut self, v: &str) -> String {
+        let vars: Vec<String> = self.loops.iter().filter_map(|l| l.var.clone()).collect();
+        match self.rng.below(6) {
+            0 => format!("&{v}[..]"),
+            1 => format!("&{v}[0..{v}.len()]"),
+            2 => format!("&{v}[{v}.len() - 3..={v}.len() - 1]"),
+            3 if !vars.is_empty() => {
+                let i = self.rng.pick(&vars).clone();
+                format!("&{v}[{i} % ({v}.len() - 2)..]")
+            }
+            _ => format!("&{v}"),
+        }
+    }
+
     /// A call to an earlier generated program, or an atom if there is none.
     fn call(&mut self, depth: u32) -> (E, f64) {
         let cands: Vec<usize> = self
@@ -955,7 +972,8 @@ impl Gen<'_> {
                         args.push(Arg::Slice(self.slice.clone().unwrap()));
                     } else if r == 1 && !vs.is_empty() {
                         let v = self.rng.pick(&vs).clone();
-                        args.push(Arg::Slice(format!("&{}", v.name)));
+                        let arg = self.sub_slice(&v.name);
+                        args.push(Arg::Slice(arg));
                     } else {
                         let len = 3 + self.rng.below(2);
                         let es = (0..len)

@@ -240,7 +240,7 @@ fn known_adjoints(f: &Function, act: &Activity) -> HashMap<VarId, bool> {
         match s {
             Stmt::Assign(ins) => {
                 defs.entry(ins.dest).or_default().push(ins);
-                for a in ins.args.iter().filter_map(Operand::var) {
+                for a in ins.args.iter().flat_map(Operand::reads) {
                     uses.entry(a).or_default().push(Some(ins));
                 }
             }
@@ -427,7 +427,7 @@ fn same(a: &Operand, b: &Operand) -> bool {
 /// not those read by the statements nested in it.
 pub fn reads_here(f: &Function, s: &Stmt, out: &mut HashSet<VarId>) {
     match s {
-        Stmt::Assign(ins) => out.extend(ins.args.iter().filter_map(Operand::var)),
+        Stmt::Assign(ins) => out.extend(ins.args.iter().flat_map(Operand::reads)),
         Stmt::Store(st) => {
             out.extend(st.index.var());
             out.extend(st.value.var());

@@ -51,17 +51,41 @@ pub enum Operand {
     Var(VarId),
     /// `&x` of a vector variable, as passed to a call.
     Ref(VarId),
+    /// `&x[a..b]` (`a..=b`, `a..`, `..b`, `..`) of a vector variable, as
+    /// passed to a call: the callee's gradient lands in that part of `x`'s.
+    Slice(VarId, Box<Bounds>),
     /// A constant expression without variables: a literal, a path
     /// (`PI`, `f64::EPSILON`), or operators over those.
     Const(Constant),
 }
 
+/// The bounds of a sub-slice: integer operands, either may be left out.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    pub start: Option<Operand>,
+    pub end: Option<Operand>,
+    pub inclusive: bool,
+}
+
 impl Operand {
+    /// The variable the operand stands for (a sub-slice's vector).
     pub fn var(&self) -> Option<VarId> {
         match self {
-            Operand::Var(v) | Operand::Ref(v) => Some(*v),
+            Operand::Var(v) | Operand::Ref(v) | Operand::Slice(v, _) => Some(*v),
             Operand::Const(_) => None,
         }
+    }
+
+    /// Every variable evaluating the operand reads: [`Operand::var`], and a
+    /// sub-slice's bounds.
+    pub fn reads(&self) -> impl Iterator<Item = VarId> + '_ {
+        let bounds = match self {
+            Operand::Slice(_, b) => [b.start.as_ref(), b.end.as_ref()],
+            _ => [None, None],
+        };
+        self.var()
+            .into_iter()
+            .chain(bounds.into_iter().flatten().filter_map(Operand::var))
     }
 }
 

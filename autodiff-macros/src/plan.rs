@@ -248,7 +248,7 @@ impl Plan {
             if !remat.insert(v) {
                 continue;
             }
-            for a in candidates[&v].args.iter().filter_map(Operand::var) {
+            for a in candidates[&v].args.iter().flat_map(Operand::reads) {
                 needed.insert(a);
                 if candidates.contains_key(&a) && !remat.contains(&a) {
                     work.push(a);
@@ -289,7 +289,7 @@ impl Plan {
                     reads
                         .entry(*l)
                         .or_default()
-                        .extend(ins.args.iter().filter_map(Operand::var));
+                        .extend(ins.args.iter().flat_map(Operand::reads));
                 }
             }
         }
@@ -562,7 +562,11 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 .unwrap_or(pos);
             for later in &stmts[pos + 1..] {
                 if let Stmt::Assign(r) = later {
-                    let reads = r.args.iter().any(|a| a.var() == Some(ins.dest));
+                    let reads = r
+                        .args
+                        .iter()
+                        .flat_map(Operand::reads)
+                        .any(|a| a == ins.dest);
                     if reads && once(r) && cheap(r) {
                         last = last.max(last_use[&r.dest]);
                     }
@@ -594,7 +598,7 @@ fn remat_candidates(f: &Function, sites: &[usize], stored: &[bool]) -> HashMap<u
                 && !reads_written_vector
                 && matches!(f.vars[ins.dest.0].kind, Kind::Scalar | Kind::Other)
                 && cheap(ins)
-                && ins.args.iter().filter_map(Operand::var).all(|a| {
+                && ins.args.iter().flat_map(Operand::reads).all(|a| {
                     Some(a) == index
                         || !written.contains(&a)
                         || earlier.contains(&a)
@@ -628,7 +632,7 @@ fn stmt_effects(s: &Stmt) -> (HashSet<VarId>, HashSet<VarId>) {
     let mut reads = HashSet::new();
     for s in std::iter::once(s).chain(stmts.into_iter().map(|(s, _, _)| s)) {
         match s {
-            Stmt::Assign(ins) => reads.extend(ins.args.iter().filter_map(Operand::var)),
+            Stmt::Assign(ins) => reads.extend(ins.args.iter().flat_map(Operand::reads)),
             Stmt::Store(st) => {
                 reads.insert(st.vec);
                 reads.extend(st.index.var());

@@ -30,11 +30,12 @@ pub fn reuse_element_reads(f: &mut Function) {
 fn key(ins: &crate::ir::Instr) -> Option<(VarId, String)> {
     let base = match ins.args.first()? {
         Operand::Var(v) | Operand::Ref(v) => *v,
-        Operand::Const(_) => return None,
+        Operand::Const(_) | Operand::Slice(..) => return None,
     };
     let index = match ins.args.get(1)? {
         Operand::Var(v) | Operand::Ref(v) => format!("v{}", v.0),
         Operand::Const(c) => format!("c{}", c.tokens),
+        Operand::Slice(..) => return None,
     };
     Some((base, index))
 }
@@ -86,8 +87,15 @@ fn resolve(v: VarId, rename: &HashMap<VarId, VarId>) -> VarId {
 }
 
 fn rename_operand(op: &mut Operand, rename: &HashMap<VarId, VarId>) {
-    if let Operand::Var(v) | Operand::Ref(v) = op {
-        *v = resolve(*v, rename);
+    match op {
+        Operand::Var(v) | Operand::Ref(v) => *v = resolve(*v, rename),
+        Operand::Slice(v, b) => {
+            *v = resolve(*v, rename);
+            for bound in [&mut b.start, &mut b.end].into_iter().flatten() {
+                rename_operand(bound, rename);
+            }
+        }
+        Operand::Const(_) => {}
     }
 }
 

@@ -31,7 +31,23 @@ pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
             let i = &f.vars[v.0].ident;
             quote!(&#i)
         }
+        Operand::Slice(v, b) => {
+            let i = &f.vars[v.0].ident;
+            let range = range_tokens(f, b);
+            quote!(&#i[#range])
+        }
         Operand::Const(c) => atomic_tokens(c),
+    }
+}
+
+/// `a..b` (or `a..=b`, `a..`, `..b`, `..`) of a sub-slice's bounds.
+pub fn range_tokens(f: &Function, b: &crate::ir::Bounds) -> TokenStream {
+    let start = b.start.as_ref().map(|o| operand_tokens(f, o));
+    let end = b.end.as_ref().map(|o| operand_tokens(f, o));
+    if b.inclusive {
+        quote!(#start..=#end)
+    } else {
+        quote!(#start..#end)
     }
 }
 
@@ -938,6 +954,15 @@ impl Reverse<'_> {
                             } else {
                                 d.to_token_stream()
                             };
+                            if let Operand::Slice(_, b) = a {
+                                // Vector adjoints are declared up front.
+                                let gv = self.grad(v);
+                                let range = range_tokens(f, b);
+                                out.push(Line::Raw(quote!(
+                                    ::autodiff::__rt::accumulate(&mut #gv[#range], &#expr);
+                                )));
+                                continue;
+                            }
                             out.push(Line::Contrib {
                                 target: v,
                                 expr,

@@ -113,7 +113,7 @@ fn constants_fold_inline_and_integers_are_inactive() {
             .flat_map(|i| &i.args)
             .filter_map(|a| match a {
                 Operand::Const(c) => Some(c.tokens.to_string()),
-                Operand::Var(_) | Operand::Ref(_) => None,
+                Operand::Var(_) | Operand::Ref(_) | Operand::Slice(..) => None,
             })
             .collect();
     assert!(consts.contains(&"2.0 * PI".to_string()), "{consts:?}");

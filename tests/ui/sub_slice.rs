@@ -9,9 +9,16 @@ fn norm(x: &[f64]) -> f64 {
     s.sqrt()
 }
 
+// Passing `&x[0..2]` to a call is supported; binding it is not.
 #[grad]
 fn head_norm(x: &[f64]) -> f64 {
-    norm(&x[0..2])
+    let head = &x[0..2];
+    norm(head)
+}
+
+#[grad]
+fn tail_sum(x: &[f64]) -> f64 {
+    x[1..].iter().sum()
 }
 
 fn main() {}

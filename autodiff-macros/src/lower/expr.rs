@@ -211,7 +211,7 @@ impl Lowerer<'_> {
                 if let Some(v) = self.conv2d_call(c, &fp.path) {
                     return v;
                 }
-                let args = self.lower_args(&c.args)?;
+                let args = self.lower_call_args(&c.args)?;
                 let name = fp.path.segments.last().map(|s| s.ident.to_string());
                 if let Some(name) = name.filter(|n| crate::tensor_rules::is_function(n)) {
                     if args.iter().any(|a| self.kind(a) == Kind::Tensor) {
@@ -236,8 +236,8 @@ impl Lowerer<'_> {
                     self.cx.error_spanned_by(
                         e,
                         unsupported(
-                            "sub-slices (`x[a..b]`)",
-                            "index single elements (`x[i]`) in a loop",
+                            "sub-slices (`x[a..b]`) except as a call's argument",
+                            "pass `&x[a..b]` to the function that uses it, or index single elements (`x[i]`) in a loop",
                         ),
                     );
                     return None;
@@ -379,7 +379,9 @@ pub(super) fn fold_constant(p: &Pending) -> Option<Constant> {
     }
     let arg = |i: usize| match &p.args[i] {
         Operand::Const(c) => atomic_tokens(c),
-        Operand::Var(_) | Operand::Ref(_) => unreachable!("checked all constant"),
+        Operand::Var(_) | Operand::Ref(_) | Operand::Slice(..) => {
+            unreachable!("checked all constant")
+        }
     };
     let tokens = match &p.form {
         Form::Infix(op) => {

@@ -220,7 +220,7 @@ impl Lowerer<'_> {
 
     fn kind(&self, op: &Operand) -> Kind {
         match op {
-            Operand::Var(v) | Operand::Ref(v) => self.vars[v.0].kind,
+            Operand::Var(v) | Operand::Ref(v) | Operand::Slice(v, _) => self.vars[v.0].kind,
             // Integer literals are integers; any other constant (`0.0`,
             // `f64::NEG_INFINITY`, a `const` item) may be a float.
             Operand::Const(c) if c.int.is_some() => Kind::Other,
@@ -680,7 +680,7 @@ impl Lowerer<'_> {
     fn lower_into(&mut self, rhs: &Expr, dest: VarId, ident: &Ident) {
         match self.lower_value(rhs) {
             Some(Value::Pending(p)) => {
-                if p.args.iter().any(|a| a.var() == Some(dest)) {
+                if p.args.iter().flat_map(Operand::reads).any(|a| a == dest) {
                     // `acc = acc * x`: the new value gets its own name first,
                     // so no instruction reads the location it overwrites.
                     let v = self.bind_pending(p, Some(BindAs::User(ident, None)));
@@ -954,6 +954,65 @@ impl Lowerer<'_> {
         })
     }
 
+    /// A call's arguments: as [`Self::lower_args`], and `&x[a..b]` of a
+    /// vector, which the call borrows and whose gradient lands in that part
+    /// of `x`'s.
+    fn lower_call_args<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+    ) -> Option<Vec<Operand>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for a in args {
+            let op = match sub_slice(a) {
+                Some((base, range)) => self.lower_sub_slice(a, base, range),
+                None => self.lower_args([a]).and_then(|mut v| v.pop()),
+            };
+            match op {
+                Some(op) => out.push(op),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// `&base[range]` as a call's argument.
+    fn lower_sub_slice(
+        &mut self,
+        e: &Expr,
+        base: &Expr,
+        range: &syn::ExprRange,
+    ) -> Option<Operand> {
+        let v = self.lower_operand(base);
+        let start = range.start.as_ref().map(|s| self.lower_operand(s));
+        let end = range.end.as_ref().map(|s| self.lower_operand(s));
+        let v = v?;
+        let start = start.map_or(Some(None), |s| s.map(Some))?;
+        let end = end.map_or(Some(None), |s| s.map(Some))?;
+        match v {
+            Operand::Var(v) if matches!(self.vars[v.0].kind, Kind::Vector | Kind::Other) => {
+                Some(Operand::Slice(
+                    v,
+                    Box::new(crate::ir::Bounds {
+                        start,
+                        end,
+                        inclusive: matches!(range.limits, syn::RangeLimits::Closed(_)),
+                    }),
+                ))
+            }
+            _ => {
+                self.cx.error_spanned_by(
+                    e,
+                    unsupported(
+                        "sub-slices of anything but a vector",
+                        "slice a vector variable (`&x[a..b]` with `x: &[f64]`, `Vec<f32>`, ...)",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     fn lower_args<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>) -> Option<Vec<Operand>> {
         let mut out = Vec::new();
         let mut ok = true;
@@ -1010,4 +1069,19 @@ fn is_unit_stmt(e: &Expr) -> bool {
         Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Assign(_)
     ) || matches!(e, Expr::Binary(b) if compound_op(&b.op).is_some())
         || matches!(e, Expr::If(i) if i.else_branch.is_none())
+}
+
+/// `&base[range]`, unparenthesised: a sub-slice passed by reference.
+fn sub_slice(e: &Expr) -> Option<(&Expr, &syn::ExprRange)> {
+    let Expr::Reference(r) = e else { return None };
+    if r.mutability.is_some() {
+        return None;
+    }
+    let Expr::Index(ix) = &*r.expr else {
+        return None;
+    };
+    let Expr::Range(range) = &*ix.index else {
+        return None;
+    };
+    Some((&ix.expr, range))
 }
