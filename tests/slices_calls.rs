@@ -590,3 +590,49 @@ fn whole_slice_saves() {
         "{src}"
     );
 }
+
+/// A vector a loop overwrites whole right after its declaration keeps no
+/// save: the declaration's elements are never read back. Declared again in
+/// each iteration of an outer loop and read after the inner loop, by a
+/// product (the outer loop's reverse runs after it) and by a sum (fused),
+/// each iteration's values still come back for its reverse.
+#[grad]
+fn fresh_rows(x: &[f64], d: usize) -> f64 {
+    let mut first = [0.0; 3];
+    for i in 0..3 {
+        first[i] = x[i] * x[i];
+    }
+    let mut p = 1.0;
+    for r in 0..x.len() / d {
+        let mut row = vec![0.0; d];
+        for j in 0..d {
+            row[j] = (x[r * d + j] * first[j % 3]).sin();
+        }
+        p *= 1.0 + row[0] * row[d - 1];
+    }
+    let mut s = 0.0;
+    for r in 0..x.len() / d {
+        let mut row = vec![0.0; d];
+        for j in 0..d {
+            row[j] = (x[r * d + j] + first[j % 3]).cos();
+        }
+        s += row[0] * row[d / 2];
+    }
+    p + s * first[1]
+}
+
+#[test]
+fn vectors_overwritten_right_after_their_declaration_keep_no_save() {
+    let src = FRESH_ROWS_GRAD_SOURCE;
+    for saved in ["tape_first_elem", "tape_row_elem", "extend_from_slice(&row"] {
+        assert!(!src.contains(saved), "{saved}\n{src}");
+    }
+    for (n, d) in [(3, 3), (6, 3), (12, 4), (10, 5)] {
+        for seed in 0..3 {
+            let x = pts(n, 200 + seed + n as u64);
+            let (v, g) = fresh_rows_grad(&x, d);
+            assert_eq!(v.to_bits(), fresh_rows(&x, d).to_bits());
+            check("fresh_rows", |p| fresh_rows(p, d), &x, &g);
+        }
+    }
+}

@@ -70,8 +70,10 @@ pub struct Plan {
     /// Top-level loops whose reverse runs at the end of each forward
     /// iteration, with their accumulators ([`crate::fuse`]).
     pub fused: crate::fuse::Fused,
-    /// Per loop (by counter), the scratch vectors whose element writes in
-    /// it save nothing ([`crate::fuse::unsaved_scratch`]).
+    /// Per loop (by counter), the vectors whose element writes in it save
+    /// nothing: scratch vectors of fused loops
+    /// ([`crate::fuse::unsaved_scratch`]) and vectors the loop overwrites
+    /// whole right after their declaration ([`fresh_overwrites`]).
     pub unsaved: HashMap<VarId, Vec<VarId>>,
     /// Calls that take the callee's gradient with its value
     /// ([`crate::split`]), by destination.
@@ -197,9 +199,12 @@ impl Plan {
         let remat_in_block = remat_candidates(f, &sites, &stored);
         let fused = crate::fuse::fusable(f, act, &decl_block, &sites, &exact);
         let split = crate::split::split_calls(f, act, &fused, &sites);
-        let unsaved = crate::fuse::unsaved_scratch(f, &fused, &sites, &exact);
+        let mut unsaved = crate::fuse::unsaved_scratch(f, &fused, &sites, &exact);
         // What nothing reads needs no whole-slice save either.
         let mut bulk = bulk_stores(f, &exact);
+        for (c, ys) in fresh_overwrites(&f.body, &bulk) {
+            unsaved.entry(c).or_default().extend(ys);
+        }
         for (c, ys) in &unsaved {
             if let Some(b) = bulk.get_mut(c) {
                 b.retain(|y| !ys.contains(y));
@@ -426,6 +431,47 @@ fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId
         }
         if !found.is_empty() {
             out.insert(l.counter, found);
+        }
+    }
+    out
+}
+
+/// Per loop, the vectors of [`Plan::bulk`] declared before it in the same
+/// block with no statement in between naming them (`let mut y = [0.0; 3];
+/// for i in 0..3 { y[i] = ... }`): the elements the loop overwrites are the
+/// declaration's, which no reverse statement reads (the statements before
+/// the declaration cannot name `y`; a declaration repeated in a loop saves
+/// the previous value itself), so they need no save.
+fn fresh_overwrites(
+    b: &crate::ir::Block,
+    bulk: &HashMap<VarId, Vec<VarId>>,
+) -> HashMap<VarId, Vec<VarId>> {
+    let mut out: HashMap<VarId, Vec<VarId>> = HashMap::new();
+    for (pos, s) in b.stmts.iter().enumerate() {
+        match s {
+            Stmt::If(i) => {
+                out.extend(fresh_overwrites(&i.then_block, bulk));
+                out.extend(fresh_overwrites(&i.else_block, bulk));
+            }
+            Stmt::Loop(l) => {
+                out.extend(fresh_overwrites(&l.body, bulk));
+                for &y in bulk.get(&l.counter).into_iter().flatten() {
+                    let declared = b.stmts[..pos].iter().rev().find_map(|s| {
+                        let (reads, writes) = stmt_effects(s);
+                        match s {
+                            Stmt::Assign(ins) if ins.dest == y => {
+                                Some(ins.decl && !reads.contains(&y))
+                            }
+                            _ if reads.contains(&y) || writes.contains(&y) => Some(false),
+                            _ => None,
+                        }
+                    });
+                    if declared == Some(true) {
+                        out.entry(l.counter).or_default().push(y);
+                    }
+                }
+            }
+            _ => {}
         }
     }
     out
