@@ -33,7 +33,7 @@ fn main() {
         let b = BaInstance::generate(n, m, p, 1);
         let t_obj = time(budget, || ba_objective(black_box(&b)));
         let t_jac = time(budget, || ba_jacobian(black_box(&b)));
-        let obs: Vec<usize> = b.obs.iter().flat_map(|&(c, pt)| [c, pt]).collect();
+        let obs = b.flat_obs();
         let loss = || ba_half_sq_loss(&b.cams, &b.x, &b.w, &b.feats, black_box(&obs));
         let t_loss = time(budget, loss);
         let grad = || ba_half_sq_loss_grad(&b.cams, &b.x, &b.w, &b.feats, black_box(&obs));

@@ -185,6 +185,12 @@ pub struct BaInstance {
 }
 
 impl BaInstance {
+    /// `(camera, point)` per observation, flattened: the `obs` argument of
+    /// [`crate::ba::ba_half_sq_loss`].
+    pub fn flat_obs(&self) -> Vec<usize> {
+        self.obs.iter().flat_map(|&(c, pt)| [c, pt]).collect()
+    }
+
     /// Draws cameras near the origin looking down +z at points in front of
     /// them, so that projections are well defined (z far from 0).
     pub fn generate(n: usize, m: usize, p: usize, seed: u64) -> Self {

@@ -87,10 +87,6 @@ fn trivial_camera_residuals() {
     assert_eq!(we, vec![1.0 - w * w]);
 }
 
-fn flat_obs(b: &BaInstance) -> Vec<usize> {
-    b.obs.iter().flat_map(|&(c, pt)| [c, pt]).collect()
-}
-
 /// `½‖r‖²` through one `#[grad]` over the problem: its value from the
 /// residuals, its gradient `Jᵀ r` from the pullback Jacobian, and central
 /// differences on a small instance.
@@ -100,7 +96,7 @@ fn half_squared_loss_gradient_is_jt_r() {
         BaInstance::generate(3, 5, 12, 1),
         BaInstance::generate(4, 20, 60, 5),
     ] {
-        let obs = flat_obs(&b);
+        let obs = b.flat_obs();
         let (r, we) = ba_objective(&b);
         let (v, (gc, gx, gw)) = ba_half_sq_loss_grad(&b.cams, &b.x, &b.w, &b.feats, &obs);
         assert_eq!(
@@ -124,7 +120,7 @@ fn half_squared_loss_gradient_is_jt_r() {
         }
     }
     let b = BaInstance::generate(2, 4, 7, 9);
-    let obs = flat_obs(&b);
+    let obs = b.flat_obs();
     let (nc, nx) = (b.cams.len(), b.x.len());
     let p: Vec<f64> = b.cams.iter().chain(&b.x).chain(&b.w).copied().collect();
     let numeric = fd(

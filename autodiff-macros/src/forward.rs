@@ -479,8 +479,9 @@ fn is_push(tts: &[TokenTree], k: usize) -> bool {
         && matches!(tts.get(k + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
 }
 
-/// The element range `start..end` (or `..=`) a loop over `iter` visits,
-/// whatever the order: the slice a bulk-saved vector's loop overwrites.
+/// The element range `start..end` (or `..=`) a range loop over `iter`
+/// visits, whatever the order: the slice a bulk-saved vector's loop
+/// overwrites, and the range the forward loop steps through.
 pub fn slice_range(f: &Function, iter: &IterSpec) -> TokenStream {
     let IterSpec::Range {
         start,
@@ -489,14 +490,9 @@ pub fn slice_range(f: &Function, iter: &IterSpec) -> TokenStream {
         ..
     } = iter
     else {
-        unreachable!("bulk saves are planned for range loops only")
+        unreachable!("only range loops have an element range")
     };
-    let (s, e) = (operand_tokens(f, start), operand_tokens(f, end));
-    if *inclusive {
-        quote!(#s..=#e)
-    } else {
-        quote!(#s..#e)
-    }
+    crate::reverse::range_tokens(f, Some(start), Some(end), *inclusive)
 }
 
 /// The vectors `loop_counter`'s loop overwrites whole that have an element
@@ -518,19 +514,8 @@ pub fn bulk_tapes<'t>(
 pub fn iter_tokens(f: &Function, iter: &IterSpec) -> TokenStream {
     match iter {
         IterSpec::Tokens(t) => t.clone(),
-        IterSpec::Range {
-            start,
-            end,
-            inclusive,
-            rev,
-            step,
-        } => {
-            let (s, e) = (operand_tokens(f, start), operand_tokens(f, end));
-            let range = if *inclusive {
-                quote!(#s..=#e)
-            } else {
-                quote!(#s..#e)
-            };
+        IterSpec::Range { rev, step, .. } => {
+            let range = slice_range(f, iter);
             match (rev, step) {
                 (false, None) => range,
                 (true, _) => quote!((#range).rev()),

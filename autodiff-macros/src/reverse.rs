@@ -33,18 +33,23 @@ pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
         }
         Operand::Slice(v, b) => {
             let i = &f.vars[v.0].ident;
-            let range = range_tokens(f, b);
+            let range = range_tokens(f, b.start.as_ref(), b.end.as_ref(), b.inclusive);
             quote!(&#i[#range])
         }
         Operand::Const(c) => atomic_tokens(c),
     }
 }
 
-/// `a..b` (or `a..=b`, `a..`, `..b`, `..`) of a sub-slice's bounds.
-pub fn range_tokens(f: &Function, b: &crate::ir::Bounds) -> TokenStream {
-    let start = b.start.as_ref().map(|o| operand_tokens(f, o));
-    let end = b.end.as_ref().map(|o| operand_tokens(f, o));
-    if b.inclusive {
+/// `a..b`, `a..=b`, or with either bound left out (a sub-slice's `a..`).
+pub fn range_tokens(
+    f: &Function,
+    start: Option<&Operand>,
+    end: Option<&Operand>,
+    inclusive: bool,
+) -> TokenStream {
+    let start = start.map(|o| operand_tokens(f, o));
+    let end = end.map(|o| operand_tokens(f, o));
+    if inclusive {
         quote!(#start..=#end)
     } else {
         quote!(#start..#end)
@@ -957,7 +962,8 @@ impl Reverse<'_> {
                             if let Operand::Slice(_, b) = a {
                                 // Vector adjoints are declared up front.
                                 let gv = self.grad(v);
-                                let range = range_tokens(f, b);
+                                let range =
+                                    range_tokens(f, b.start.as_ref(), b.end.as_ref(), b.inclusive);
                                 out.push(Line::Raw(quote!(
                                     ::autodiff::__rt::accumulate(&mut #gv[#range], &#expr);
                                 )));

@@ -961,19 +961,10 @@ impl Lowerer<'_> {
         &mut self,
         args: impl IntoIterator<Item = &'e Expr>,
     ) -> Option<Vec<Operand>> {
-        let mut out = Vec::new();
-        let mut ok = true;
-        for a in args {
-            let op = match sub_slice(a) {
-                Some((base, range)) => self.lower_sub_slice(a, base, range),
-                None => self.lower_args([a]).and_then(|mut v| v.pop()),
-            };
-            match op {
-                Some(op) => out.push(op),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
+        self.lower_each(args, |s, a| match sub_slice(a) {
+            Some((base, range)) => s.lower_sub_slice(a, base, range),
+            None => s.lower_arg(a),
+        })
     }
 
     /// `&base[range]` as a call's argument.
@@ -1014,43 +1005,49 @@ impl Lowerer<'_> {
     }
 
     fn lower_args<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>) -> Option<Vec<Operand>> {
-        let mut out = Vec::new();
-        let mut ok = true;
-        for a in args {
-            let op = match a {
-                // `&x` of a vector: passed by reference to a call.
-                Expr::Reference(r) if r.mutability.is_none() => match self.lower_operand(&r.expr) {
-                    Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Vector => {
-                        Some(Operand::Ref(v))
-                    }
-                    // `&t` of a tensor (tensor operations borrow anyway; a
-                    // call of a `#[grad]` function gets what was written),
-                    // `&labels`: passed as written.
-                    Some(Operand::Var(v))
-                        if matches!(self.vars[v.0].kind, Kind::Tensor | Kind::Other) =>
-                    {
-                        Some(Operand::Ref(v))
-                    }
-                    Some(_) => {
-                        self.cx.error_spanned_by(
-                            a,
-                            unsupported(
-                                "references to scalars (`&x`)",
-                                "pass `f32`/`f64` values by value",
-                            ),
-                        );
-                        None
-                    }
-                    None => None,
-                },
-                _ => self.lower_operand(a),
-            };
-            match op {
-                Some(op) => out.push(op),
-                None => ok = false,
-            }
+        self.lower_each(args, Self::lower_arg)
+    }
+
+    /// Every argument lowered by `one`, each error reported: all of them,
+    /// or `None` if any failed.
+    fn lower_each<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+        mut one: impl FnMut(&mut Self, &'e Expr) -> Option<Operand>,
+    ) -> Option<Vec<Operand>> {
+        let lowered: Vec<Option<Operand>> = args.into_iter().map(|a| one(self, a)).collect();
+        lowered.into_iter().collect()
+    }
+
+    fn lower_arg(&mut self, a: &Expr) -> Option<Operand> {
+        match a {
+            // `&x` of a vector: passed by reference to a call.
+            Expr::Reference(r) if r.mutability.is_none() => match self.lower_operand(&r.expr) {
+                Some(Operand::Var(v)) if self.vars[v.0].kind == Kind::Vector => {
+                    Some(Operand::Ref(v))
+                }
+                // `&t` of a tensor (tensor operations borrow anyway; a
+                // call of a `#[grad]` function gets what was written),
+                // `&labels`: passed as written.
+                Some(Operand::Var(v))
+                    if matches!(self.vars[v.0].kind, Kind::Tensor | Kind::Other) =>
+                {
+                    Some(Operand::Ref(v))
+                }
+                Some(_) => {
+                    self.cx.error_spanned_by(
+                        a,
+                        unsupported(
+                            "references to scalars (`&x`)",
+                            "pass `f32`/`f64` values by value",
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            },
+            _ => self.lower_operand(a),
         }
-        ok.then_some(out)
     }
 }
 
