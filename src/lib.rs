@@ -35,7 +35,9 @@ pub use autodiff_runtime::{relu, sigmoid, softplus, Real};
 /// Support code for generated functions; not a stable API.
 #[doc(hidden)]
 pub mod __rt {
-    pub use autodiff_runtime::cotangent::{accumulate, add_to_all, scale, sum, zeros_like};
+    pub use autodiff_runtime::cotangent::{
+        accumulate, accumulate_scaled, add_to_all, scale, sum, zeroed_for, zeros_like,
+    };
     pub use autodiff_runtime::rules::*;
     pub use autodiff_runtime::tape::{push_reserved, Tape};
     pub use autodiff_runtime::tensor;

@@ -62,8 +62,10 @@ fn custom_rule_is_used_by_callers() {
     assert_eq!((gx, gy), (3.0 * 2.0, 1.0));
 
     // The callers take the rule's gradient at cotangent 1 with the value
-    // (`f_grad_vjp`) and scale it by their own cotangent.
-    assert!(SOFTMAX_LOSS_GRAD_SOURCE.contains("log_sum_exp_grad_vjp(&s)"));
+    // (`f_grad_vjp`, or `f_vjp_into` into a scratch buffer for a vector) and
+    // scale it by their own cotangent.
+    assert!(SOFTMAX_LOSS_GRAD_SOURCE.contains("log_sum_exp_vjp_into(&s, 1.0,"));
+    assert!(SOFTMAX_LOSS_GRAD_SOURCE.contains("accumulate_scaled("));
     assert!(QUANTISED_GRAD_SOURCE.contains("round_ste_grad_vjp("));
     let (ps, pw) = softmax_loss_pullback(&scores, 0.8, 2, -2.5);
     for (p, g) in ps.iter().chain([&pw]).zip(gs.iter().chain([&gw])) {

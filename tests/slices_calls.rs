@@ -311,26 +311,36 @@ fn calls_of_kept(x: &[f64], w: f64) -> f64 {
 
 #[test]
 fn callee_gradients_kept_from_the_forward_pass() {
+    // Vector arguments: the gradient at cotangent 1 into the call's scratch
+    // buffer (`f_vjp_into`), added in the reverse scaled by the cotangent.
     for name in [
-        "norm2_grad_vjp(x)",
-        "log_sum_exp_grad_vjp(&y)",
+        "norm2_vjp_into(x, 1.0,",
+        "log_sum_exp_vjp_into(&y, 1.0,",
         "scaled_grad_vjp(a, w, 2)",
     ] {
         assert!(KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains(name), "{name}");
     }
+    assert_eq!(
+        KEPT_CALLEE_GRADIENTS_GRAD_SOURCE
+            .matches("accumulate_scaled(")
+            .count(),
+        2
+    );
     assert!(!KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains("_vjp(x, "));
     // The loop, with its array declared in the body, is fused.
     assert!(KEPT_CALLEE_GRADIENTS_GRAD_SOURCE.contains("fused_grad_s"));
-    // Only the last, top-level call keeps its gradient.
+    // Only the last, top-level call keeps its gradient (into a scratch
+    // buffer); the others add theirs into `x`'s adjoint in the reverse.
+    assert_eq!(CALLS_OF_KEPT_GRAD_SOURCE.matches("zeroed_for(").count(), 1);
     assert_eq!(
         CALLS_OF_KEPT_GRAD_SOURCE
-            .matches("kept_callee_gradients_grad_vjp")
+            .matches("kept_callee_gradients_vjp_into(")
             .count(),
-        1
+        3
     );
     assert_eq!(
         CALLS_OF_KEPT_GRAD_SOURCE
-            .matches("kept_callee_gradients_vjp")
+            .matches("(&mut grad_x[..], ())")
             .count(),
         2
     );

@@ -130,6 +130,27 @@ fn generate(func: &syn::ItemFn, sig: &signature::Signature, pullback: &syn::Path
         pullback.to_token_stream().to_string().replace(' ', "")
     );
     let pdoc = format!(" Pullback of [`{fname}`] by its custom rule.");
+    // f_vjp_into: the rule's vector gradients added into the caller's
+    // destinations, the other entries returned.
+    let into_name = format_ident!("{}_vjp_into", fname);
+    let (dst_tys, into_tys): (Vec<TokenStream>, Vec<TokenStream>) =
+        sig.params.iter().map(signature::into_types).unzip();
+    let dsts: Vec<_> = (0..sig.params.len())
+        .map(|i| proc_macro2::Ident::new(&format!("dst{i}"), proc_macro2::Span::mixed_site()))
+        .collect();
+    let dsts_arg = proc_macro2::Ident::new("dsts", proc_macro2::Span::mixed_site());
+    let mut into_adds = Vec::new();
+    let into_entries: Vec<TokenStream> = (0..sig.params.len())
+        .map(|i| match diff.iter().position(|&d| d == i) {
+            Some(k) if matches!(sig.params[i].kind, ParamKind::Vector) => {
+                let (dst, gk) = (&dsts[i], &gnames[k]);
+                into_adds.push(quote!(::autodiff::__rt::accumulate(#dst, &#gk);));
+                quote!(())
+            }
+            Some(k) => gnames[k].to_token_stream(),
+            None => quote!(()),
+        })
+        .collect();
     let allow = quote!(#[allow(dead_code, clippy::all)]);
     quote! {
         #[doc = #doc]
@@ -161,6 +182,16 @@ fn generate(func: &syn::ItemFn, sig: &signature::Signature, pullback: &syn::Path
             let #y = #fname(#(#fwd_args),*);
             let #gpat = #pullback(#(#names,)* #y, 1.0);
             (#y, (#(#entries,)*))
+        }
+
+        #[doc(hidden)]
+        #allow
+        #vis fn #into_name #generics (#(#params,)* #cot: #ret_ty, #dsts_arg: (#(#dst_tys,)*)) -> (#ret_ty, (#(#into_tys,)*)) #where_clause {
+            let (#(#dsts,)*) = #dsts_arg;
+            let #y = #fname(#(#fwd_args),*);
+            let #gpat = #pullback(#(#names,)* #y, #cot);
+            #(#into_adds)*
+            (#y, (#(#into_entries,)*))
         }
     }
 }

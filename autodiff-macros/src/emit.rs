@@ -37,9 +37,10 @@ fn body(
     sig: &Signature,
     names: &Names,
     seed: &Ident,
-    ret_ty: &syn::Type,
     pooled: bool,
+    bound: &HashMap<VarId, Ident>,
 ) -> Parts {
+    let ret_ty = &sig.ret_ty;
     let seed = seed.to_token_stream();
     let mut plan = Plan::new(f, act);
     // What does the backward pass read? Its pops depend on the answer (a
@@ -59,6 +60,7 @@ fn body(
             ret_ty,
         );
         r.restores = !first;
+        r.bound = bound.clone();
         let lines = r.sweep();
         let mut read = HashSet::new();
         for l in &lines[r.upfront_len..] {
@@ -88,6 +90,7 @@ fn body(
     // reverse code.
     let mut r = Reverse::new(f, act, &plan, &mut names, &tapes, seed, ret_ty);
     r.restores = true;
+    r.bound = bound.clone();
     let backward = r.sweep();
     let fwd = Forward {
         f,
@@ -174,13 +177,21 @@ fn grad_or_zero(r: &Reverse, v: Option<VarId>) -> TokenStream {
 
 /// `code` with the seed placeholder replaced by `seed`.
 fn seeded(code: &TokenStream, placeholder: &Ident, seed: &TokenStream) -> TokenStream {
+    substitute(code, &[(placeholder.clone(), seed.clone())])
+}
+
+/// `code` with each placeholder replaced by its tokens.
+fn substitute(code: &TokenStream, with: &[(Ident, TokenStream)]) -> TokenStream {
     code.clone()
         .into_iter()
         .flat_map(|tt| -> Vec<TokenTree> {
             match tt {
-                TokenTree::Ident(i) if i == *placeholder => seed.clone().into_iter().collect(),
+                TokenTree::Ident(i) if with.iter().any(|(p, _)| *p == i) => {
+                    let (_, t) = with.iter().find(|(p, _)| *p == i).expect("found");
+                    t.clone().into_iter().collect()
+                }
                 TokenTree::Group(g) => {
-                    let mut ng = Group::new(g.delimiter(), seeded(&g.stream(), placeholder, seed));
+                    let mut ng = Group::new(g.delimiter(), substitute(&g.stream(), with));
                     ng.set_span(g.span());
                     vec![TokenTree::Group(ng)]
                 }
@@ -243,7 +254,29 @@ pub fn emit(
     // A pooled tape needs a `'static` element type: known for floats only
     // where no type parameter could stand in a value's type.
     let pooled = generics.type_params().next().is_none();
-    let parts = body(f, act, sig, &gnames, &placeholder, ret_ty, pooled);
+    // f_vjp_into's destinations, one per parameter; a borrowed vector's
+    // adjoint starts as its destination there (and as zeros elsewhere).
+    let dsts: Vec<Ident> = sig
+        .params
+        .iter()
+        .map(|_| gnames.fresh("adjoint_dst"))
+        .collect();
+    let dsts_arg = gnames.fresh("adjoint_dsts");
+    let mut bound = HashMap::new();
+    let mut zero_starts = Vec::new();
+    let mut into_starts = Vec::new();
+    for (i, (p, v)) in sig.params.iter().zip(&f.params).enumerate() {
+        let Some(v) = v else { continue };
+        if matches!(p.kind, ParamKind::Vector) && crate::signature::borrowed(&p.ty) {
+            let start = gnames.fresh("adjoint_start");
+            let x = &f.vars[v.0].ident;
+            zero_starts.push((start.clone(), quote!(::autodiff::__rt::zeros_like(&#x))));
+            into_starts.push((start.clone(), dsts[i].to_token_stream()));
+            bound.insert(*v, start);
+        }
+    }
+    let parts = body(f, act, sig, &gnames, &placeholder, pooled, &bound);
+    let code = substitute(&parts.code, &zero_starts);
     let pick = |parts: &Parts| {
         tuple_or_bare(
             diff.iter()
@@ -255,7 +288,7 @@ pub fn emit(
     // f_grad: seed 1.
     let value = &parts.value;
     let grads = pick(&parts);
-    let grad_code = seeded(&parts.code, &placeholder, &quote!(1.0));
+    let grad_code = seeded(&code, &placeholder, &quote!(1.0));
     let grad_body = quote! {
         #grad_code
         (#value, #grads)
@@ -266,7 +299,7 @@ pub fn emit(
     let grad_source = pretty(quote!(#grad_sig { #grad_body }));
 
     // f_pullback: seed = the caller's cotangent.
-    let pull_code = seeded(&parts.code, &placeholder, &cot.to_token_stream());
+    let pull_code = seeded(&code, &placeholder, &cot.to_token_stream());
     let pull_body = quote! {
         #pull_code
         #grads
@@ -295,6 +328,34 @@ pub fn emit(
         .grads
         .iter()
         .map(|g| g.clone().unwrap_or_else(|| quote!(())))
+        .collect();
+
+    // f_vjp_into: the pullback adding a vector's gradient straight into the
+    // caller's adjoint (no gradient vector per call), and returning the
+    // value with the scalar and tensor entries.
+    let into_name = format_ident!("{}_vjp_into", fname);
+    let (dst_tys, into_tys): (Vec<TokenStream>, Vec<TokenStream>) =
+        sig.params.iter().map(crate::signature::into_types).unzip();
+    let mut into_starts = into_starts;
+    into_starts.push((placeholder.clone(), cot.to_token_stream()));
+    let into_code = substitute(&parts.code, &into_starts);
+    let mut into_tail = Vec::new();
+    let into_entries: Vec<TokenStream> = sig
+        .params
+        .iter()
+        .zip(&f.params)
+        .zip(&parts.grads)
+        .zip(&dsts)
+        .map(|(((p, v), g), dst)| match (&p.kind, g) {
+            (ParamKind::Vector, Some(g)) => {
+                if !v.is_some_and(|v| bound.contains_key(&v)) {
+                    into_tail.push(quote!(::autodiff::__rt::accumulate(#dst, &#g);));
+                }
+                quote!(())
+            }
+            (ParamKind::Constant, _) | (_, None) => quote!(()),
+            (_, Some(g)) => g.clone(),
+        })
         .collect();
 
     let wrt_list = diff
@@ -349,6 +410,16 @@ pub fn emit(
         #vis fn #grad_vjp_name #generics (#(#params),*) -> (#ret_ty, (#(#vjp_tys,)*)) #where_clause {
             #grad_code
             (#value, (#(#vjp_entries,)*))
+        }
+
+        #(#attrs)*
+        #[doc(hidden)]
+        #allow
+        #vis fn #into_name #generics (#(#params,)* #cot: #ret_ty, #dsts_arg: (#(#dst_tys,)*)) -> (#ret_ty, (#(#into_tys,)*)) #where_clause {
+            let (#(#dsts,)*) = #dsts_arg;
+            #into_code
+            #(#into_tail)*
+            (#value, (#(#into_entries,)*))
         }
 
         #(#attrs)*

@@ -53,6 +53,23 @@ impl Forward<'_> {
             .chain(self.elem_tapes.iter().map(|(v, t)| (v, t, true)))
             .collect();
         tapes.sort_by_key(|(v, _, _)| **v);
+        // Split calls' scratch buffers ([`crate::into`]), reused by every
+        // execution of the call.
+        for (s, _, _) in self.f.stmts() {
+            let crate::ir::Stmt::Assign(ins) = s else {
+                continue;
+            };
+            if !self.plan.split.contains(&ins.dest) {
+                continue;
+            }
+            let Some(vecs) = crate::into::vector_args(self.f, self.act, ins) else {
+                continue;
+            };
+            for (i, _) in vecs.iter().enumerate().filter(|(_, v)| **v) {
+                let (buf, _) = crate::into::scratch(self.f, ins.dest, i);
+                out.push(quote!(let mut #buf = ::std::vec::Vec::new();));
+            }
+        }
         for (_, t, float) in tapes {
             if float && self.pooled {
                 out.push(quote!(let mut #t = ::autodiff::__rt::Tape::new();));
@@ -287,9 +304,27 @@ impl Forward<'_> {
         let mut out = Vec::new();
         if let (true, Form::Call(path)) = (self.plan.split.contains(&d), &ins.form) {
             let (value, kept) = crate::split::locals(f, d);
-            let call = crate::reverse::callee_path(path, "_grad_vjp");
-            let a = ins.args.iter().map(|a| operand_tokens(f, a));
-            out.push(quote!(let (#value, #kept) = #call(#(#a),*);));
+            let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+            if let Some(vecs) = crate::into::vector_args(f, self.act, ins) {
+                // The gradient at cotangent 1 into this call's scratch buffers.
+                let mut dsts = Vec::new();
+                for (i, arg) in a.iter().enumerate() {
+                    if vecs[i] {
+                        let (buf, dst) = crate::into::scratch(f, d, i);
+                        out.push(
+                            quote!(let #dst = ::autodiff::__rt::zeroed_for(&mut #buf, &#arg);),
+                        );
+                        dsts.push(dst.to_token_stream());
+                    } else {
+                        dsts.push(quote!(()));
+                    }
+                }
+                let call = crate::reverse::callee_path(path, "_vjp_into");
+                out.push(quote!(let (#value, #kept) = #call(#(#a,)* 1.0, (#(#dsts,)*));));
+            } else {
+                let call = crate::reverse::callee_path(path, "_grad_vjp");
+                out.push(quote!(let (#value, #kept) = #call(#(#a),*);));
+            }
             rhs = value.to_token_stream();
         }
         let hoisted = self.plan.hoisted(f, self.act, d);

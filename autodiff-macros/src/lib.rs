@@ -14,6 +14,7 @@ mod custom;
 mod emit;
 mod forward;
 mod fuse;
+mod into;
 mod ir;
 mod lower;
 mod names;

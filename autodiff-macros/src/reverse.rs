@@ -119,6 +119,10 @@ pub struct Reverse<'a> {
     /// The reverse of each fused loop's iteration, for the forward pass to
     /// run at the end of the iteration ([`crate::fuse`]).
     pub fused_code: HashMap<VarId, FusedCode>,
+    /// Parameters whose up-front adjoint starts as a placeholder rather than
+    /// a fresh zero vector: `f_vjp_into` binds it to the caller's adjoint,
+    /// the other entry points to `zeros_like` ([`crate::emit`]).
+    pub bound: HashMap<VarId, Ident>,
 }
 
 /// What the forward pass emits for a fused loop.
@@ -165,6 +169,7 @@ impl<'a> Reverse<'a> {
             movable: HashSet::new(),
             ret_ty,
             fused_code: HashMap::new(),
+            bound: HashMap::new(),
         }
     }
 }
@@ -261,6 +266,8 @@ impl Reverse<'_> {
             if Some(v) == ret {
                 let (seed, ty) = (&self.seed, self.ret_ty);
                 out.push((g.clone(), quote!(let mut #g: #ty = #seed;)));
+            } else if let Some(start) = self.bound.get(&v) {
+                out.push((g.clone(), quote!(let mut #g = #start;)));
             } else {
                 let zero = self.zero(v);
                 out.push((g.clone(), quote!(let mut #g = #zero;)));
@@ -946,6 +953,9 @@ impl Reverse<'_> {
                     return Vec::new();
                 };
                 let split = self.plan.split.contains(&ins.dest);
+                if let Some(vecs) = crate::into::vector_args(f, self.act, ins) {
+                    return self.call_into(ins, path, g, split, &vecs);
+                }
                 let mut pats = Vec::new();
                 let mut out = Vec::new();
                 for a in &ins.args {
@@ -1029,6 +1039,76 @@ impl Reverse<'_> {
             }
             Op::NonDiff | Op::Opaque => Vec::new(),
         }
+    }
+}
+
+impl Reverse<'_> {
+    /// A call's reverse through `f_vjp_into` ([`crate::into`]): its active
+    /// vectors' gradients are added into their adjoints (or parts of them)
+    /// in place, or, for a split call, from its scratch buffers, scaled; the
+    /// other active arguments get their entries as contributions.
+    fn call_into(
+        &mut self,
+        ins: &crate::ir::Instr,
+        path: &TokenStream,
+        g: &Ident,
+        split: bool,
+        vecs: &[bool],
+    ) -> Vec<Line> {
+        let f = self.f;
+        let mut pats = Vec::new();
+        let mut dsts = Vec::new();
+        let mut out = Vec::new();
+        for (i, a) in ins.args.iter().enumerate() {
+            let active = a.var().filter(|v| self.act.active(*v));
+            match active {
+                Some(v) if vecs[i] => {
+                    let gv = self.grad(v);
+                    let part = match a {
+                        Operand::Slice(_, b) => {
+                            range_tokens(f, b.start.as_ref(), b.end.as_ref(), b.inclusive)
+                        }
+                        _ => quote!(..),
+                    };
+                    if split {
+                        let (buf, _) = crate::into::scratch(f, ins.dest, i);
+                        out.push(Line::Raw(quote!(
+                            ::autodiff::__rt::accumulate_scaled(&mut #gv[#part], &#buf, #g);
+                        )));
+                    }
+                    dsts.push(quote!(&mut #gv[#part]));
+                    pats.push(quote!(_));
+                }
+                Some(v) => {
+                    let d = self.names.fresh(&format!("d_{}", f.vars[v.0].ident));
+                    pats.push(d.to_token_stream());
+                    dsts.push(quote!(()));
+                    let expr = if split {
+                        quote!(::autodiff::__rt::scale(#d, #g))
+                    } else {
+                        d.to_token_stream()
+                    };
+                    out.push(Line::Contrib {
+                        target: v,
+                        expr,
+                        index: None,
+                    });
+                }
+                None => {
+                    pats.push(quote!(_));
+                    dsts.push(quote!(()));
+                }
+            }
+        }
+        let call = if split {
+            let (_, kept) = crate::split::locals(f, ins.dest);
+            quote!(let (#(#pats,)*) = #kept;)
+        } else {
+            let into = callee_path(path, "_vjp_into");
+            let args = ins.args.iter().map(|a| operand_tokens(f, a));
+            quote!(let (_, (#(#pats,)*)) = #into(#(#args,)* #g, (#(#dsts,)*));)
+        };
+        std::iter::once(Line::Raw(call)).chain(out).collect()
     }
 }
 

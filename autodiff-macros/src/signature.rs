@@ -4,7 +4,8 @@
 
 use crate::attr::Args;
 use crate::ctxt::Ctxt;
-use quote::ToTokens;
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 /// The float types `#[grad]` differentiates.
@@ -188,6 +189,40 @@ pub fn grad_type(p: &Param) -> Type {
         ParamKind::Vector => float_vector(&p.ty).expect("classified as a vector"),
         ParamKind::Tensor => tensor_type(&p.ty).expect("classified as a tensor"),
         _ => p.ty.clone(),
+    }
+}
+
+/// The `f_vjp_into` calling convention for one parameter: the destination a
+/// caller passes (`&mut [T]` for a vector, into which the callee adds its
+/// gradient; `()` otherwise) and the entry it gets back (a scalar's or a
+/// tensor's gradient; `()` otherwise).
+pub fn into_types(p: &Param) -> (TokenStream, TokenStream) {
+    match p.kind {
+        ParamKind::Vector => {
+            let elem = match grad_type(p) {
+                Type::Array(a) => a.elem.to_token_stream(),
+                Type::Path(t) => match &t.path.segments.last().expect("Vec").arguments {
+                    syn::PathArguments::AngleBracketed(a) => a.args.to_token_stream(),
+                    _ => unreachable!("a vector's gradient is a Vec<T>"),
+                },
+                _ => unreachable!("a vector's gradient is a Vec<T> or an array"),
+            };
+            (quote!(&mut [#elem]), quote!(()))
+        }
+        ParamKind::Constant => (quote!(()), quote!(())),
+        _ => (quote!(()), grad_type(p).to_token_stream()),
+    }
+}
+
+/// Whether a parameter is a shared reference (`&[f64]`, `&Vec<f64>`,
+/// `&[f64; N]`): the function cannot write its elements, so the adjoint
+/// only ever has contributions added to it and can be the caller's own.
+pub fn borrowed(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => r.mutability.is_none(),
+        Type::Group(g) => borrowed(&g.elem),
+        Type::Paren(p) => borrowed(&p.elem),
+        _ => false,
     }
 }
 

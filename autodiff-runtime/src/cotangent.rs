@@ -71,6 +71,39 @@ pub fn accumulate<T: Real>(dst: &mut [T], src: &[T]) {
     }
 }
 
+/// `dst[i] += src[i] · by`: a callee's gradient, taken at cotangent 1 into a
+/// scratch buffer, added to the caller's adjoint at the call's cotangent.
+///
+/// # Panics
+/// If the lengths differ.
+#[inline]
+pub fn accumulate_scaled<T: Real>(dst: &mut [T], src: &[T], by: T) {
+    assert_eq!(
+        dst.len(),
+        src.len(),
+        "accumulate_scaled: adjoint of length {} and contribution of length {} differ",
+        dst.len(),
+        src.len()
+    );
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += *s * by;
+    }
+}
+
+/// `scratch`, emptied and refilled with zeros to `like`'s length: the buffer
+/// a call site hands its callee for the gradient, reused on every call
+/// instead of a fresh `Vec` per call.
+#[inline]
+pub fn zeroed_for<'a, T: Real, A: AsRef<[T]> + ?Sized>(
+    scratch: &'a mut Vec<T>,
+    like: &A,
+) -> &'a mut [T] {
+    let n = like.as_ref().len();
+    scratch.clear();
+    scratch.resize(n, T::ZERO);
+    scratch
+}
+
 /// The sum of a vector adjoint: what flows back to `v` from `vec![v; n]`.
 #[inline]
 pub fn sum<T: Real>(v: &[T]) -> T {

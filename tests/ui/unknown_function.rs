@@ -21,4 +21,18 @@ fn g(x: f64) -> f64 {
     s
 }
 
+fn squared_length(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum()
+}
+
+// With a vector argument, the call goes through `f_vjp_into`.
+#[grad]
+fn through_a_slice(x: &[f64]) -> f64 {
+    let mut s = 1.0;
+    for _ in 0..3 {
+        s = s * squared_length(&x[1..]);
+    }
+    s
+}
+
 fn main() {}

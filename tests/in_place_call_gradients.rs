@@ -1,0 +1,206 @@
+//! Calls whose vector gradients go straight into the caller's adjoint
+//! (`f_vjp_into`): borrowed slices, `Vec`s and arrays (the callee's adjoint
+//! is the caller's), arrays passed by value (added at the end), sub-slices, a
+//! vector passed twice (which keeps `f_vjp`: two mutable borrows of one
+//! adjoint), `#[custom_grad]` callees, `f32`, and each both where the call's
+//! reverse runs later (a loop carrying a value) and where its gradient is
+//! taken in the forward pass (top level, a fused loop). Each gradient is
+//! checked against central differences and each value bit for bit.
+
+#![allow(clippy::needless_range_loop, clippy::useless_vec, clippy::ptr_arg)]
+
+use autodiff::{custom_grad, grad};
+
+mod common;
+use common::{check_at as check, points as pts};
+
+#[grad]
+fn dot_owned(a: &Vec<f64>, b: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += a[i] * b[i] * b[i];
+    }
+    s
+}
+
+#[grad]
+fn weighted(v: &[f64; 3], w: f64) -> f64 {
+    (v[0] * w).sin() + v[1] * v[2] * w
+}
+
+#[grad]
+fn pair(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i] * b[i];
+    }
+    s
+}
+
+fn cube_sum(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x * x).sum()
+}
+
+fn cube_sum_rule(v: &[f64], _y: f64, c: f64) -> Vec<f64> {
+    v.iter().map(|x| 3.0 * x * x * c).collect()
+}
+
+#[custom_grad(cube_sum_rule)]
+fn cubes(v: &[f64]) -> f64 {
+    cube_sum(v)
+}
+
+#[grad]
+fn norm32(v: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s.sqrt()
+}
+
+#[grad]
+fn sumsq(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+/// The two ways, small enough to read (snapshot `in_place_calls`).
+#[grad]
+fn in_place_calls(x: &[f64], w: f64) -> f64 {
+    let a = sumsq(x) * w;
+    let mut t = a;
+    for i in 0..2 {
+        t = t * sumsq(&x[i..i + 2]) + w;
+    }
+    t
+}
+
+/// Every callee at the top level (gradients into scratch buffers) and in a
+/// loop that carries `t` (gradients added in the reverse, in place).
+#[grad]
+fn callers(x: &[f64], w: f64) -> f64 {
+    let a = vec![x[0], x[1], x[2]];
+    let b = [x[3], w, x[1]];
+    let top = dot_owned(&a, b) + weighted(&b, w) + pair(&x[1..4], &b) + cubes(&x[2..]);
+    let mut t = top * 0.1;
+    for i in 0..3 {
+        let c = [x[i], t, w];
+        let d = vec![x[i + 1], x[i], t];
+        t = 0.3 * t + 0.1 * weighted(&c, t) + 0.05 * dot_owned(&d, c);
+        t += 0.02 * pair(&x[i..i + 2], &c[1..]) + 0.01 * cubes(&x[i..=i + 1]);
+    }
+    t
+}
+
+/// One vector passed twice, whole and as overlapping parts: `f_vjp`.
+#[grad]
+fn twice(x: &[f64]) -> f64 {
+    let mut t = 1.0;
+    for _ in 0..2 {
+        t = t * 0.5 + pair(x, x) * 0.1 + pair(&x[0..2], &x[1..3]);
+    }
+    t + pair(&x[1..], &x[1..])
+}
+
+/// `f32` vectors, in a fused loop (split) and a carried one.
+#[grad]
+fn callers32(x: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..2 {
+        s += norm32(&x[i..i + 2]);
+    }
+    let mut t = s;
+    for i in 0..2 {
+        t *= norm32(&x[i + 1..]);
+    }
+    t
+}
+
+#[test]
+fn vector_gradients_are_added_in_place() {
+    // The gradients of vectors go through `f_vjp_into`; scalars' entries
+    // come back from it.
+    for name in [
+        "dot_owned_vjp_into(",
+        "weighted_vjp_into(",
+        "pair_vjp_into(",
+        "cubes_vjp_into(",
+        "zeroed_for(",
+        "accumulate_scaled(",
+    ] {
+        assert!(CALLERS_GRAD_SOURCE.contains(name), "{name}");
+    }
+    assert!(!CALLERS_GRAD_SOURCE.contains("_vjp("));
+    assert!(!CALLERS_GRAD_SOURCE.contains("_grad_vjp("));
+    for seed in 0..8 {
+        let p = pts(6, 90 + seed);
+        let (x, w) = (&p[..5], p[5]);
+        let (v, (gx, gw)) = callers_grad(x, w);
+        assert_eq!(v.to_bits(), callers(x, w).to_bits());
+        let mut g = gx.clone();
+        g.push(gw);
+        check("callers", |q| callers(&q[..5], q[5]), &p, &g);
+        let (px, pw) = callers_pullback(x, w, -1.5);
+        for (a, b) in px.iter().chain([&pw]).zip(g.iter()) {
+            assert!((a + 1.5 * b).abs() <= 1e-13 * b.abs().max(1.0), "{a} {b}");
+        }
+    }
+}
+
+#[test]
+fn snapshot_of_in_place_calls() {
+    common::snapshot("in_place_calls", IN_PLACE_CALLS_GRAD_SOURCE);
+    for seed in 0..8 {
+        let p = pts(5, 170 + seed);
+        let (x, w) = (&p[..4], p[4]);
+        let (v, (gx, gw)) = in_place_calls_grad(x, w);
+        assert_eq!(v.to_bits(), in_place_calls(x, w).to_bits());
+        let mut g = gx.clone();
+        g.push(gw);
+        check("in_place_calls", |q| in_place_calls(&q[..4], q[4]), &p, &g);
+    }
+}
+
+#[test]
+fn a_vector_passed_twice_keeps_the_returned_gradients() {
+    assert!(TWICE_GRAD_SOURCE.contains("pair_vjp("));
+    assert!(!TWICE_GRAD_SOURCE.contains("pair_vjp_into("));
+    for seed in 0..8 {
+        let x = pts(4, 130 + seed);
+        let (v, g) = twice_grad(&x);
+        assert_eq!(v.to_bits(), twice(&x).to_bits());
+        check("twice", twice, &x, &g);
+    }
+}
+
+#[test]
+fn f32_vectors_are_added_in_place() {
+    assert!(CALLERS32_GRAD_SOURCE.contains("norm32_vjp_into("));
+    for seed in 0..8 {
+        let x64: Vec<f64> = pts(3, 150 + seed).iter().map(|v| v + 2.0).collect();
+        let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        let (v, g) = callers32_grad(&x);
+        assert_eq!(v.to_bits(), callers32(&x).to_bits());
+        let f64_of = |q: &[f64]| {
+            let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+            callers32(&q) as f64
+        };
+        // Central differences in f32 resolve about three digits.
+        let h = 1e-2;
+        for i in 0..3 {
+            let (mut up, mut dn) = (x64.clone(), x64.clone());
+            up[i] += h;
+            dn[i] -= h;
+            let fd = (f64_of(&up) - f64_of(&dn)) / (2.0 * h);
+            assert!(
+                (fd - g[i] as f64).abs() <= 2e-2 * fd.abs().max(1.0),
+                "x[{i}]: {fd} vs {}",
+                g[i]
+            );
+        }
+    }
+}
