@@ -186,10 +186,10 @@ fn substitute(code: &TokenStream, with: &[(Ident, TokenStream)]) -> TokenStream 
         .into_iter()
         .flat_map(|tt| -> Vec<TokenTree> {
             match tt {
-                TokenTree::Ident(i) if with.iter().any(|(p, _)| *p == i) => {
-                    let (_, t) = with.iter().find(|(p, _)| *p == i).expect("found");
-                    t.clone().into_iter().collect()
-                }
+                TokenTree::Ident(i) => match with.iter().find(|(p, _)| *p == i) {
+                    Some((_, t)) => t.clone().into_iter().collect(),
+                    None => vec![TokenTree::Ident(i)],
+                },
                 TokenTree::Group(g) => {
                     let mut ng = Group::new(g.delimiter(), substitute(&g.stream(), with));
                     ng.set_span(g.span());
@@ -269,8 +269,7 @@ pub fn emit(
         let Some(v) = v else { continue };
         if matches!(p.kind, ParamKind::Vector) && crate::signature::borrowed(&p.ty) {
             let start = gnames.fresh("adjoint_start");
-            let x = &f.vars[v.0].ident;
-            zero_starts.push((start.clone(), quote!(::autodiff::__rt::zeros_like(&#x))));
+            zero_starts.push((start.clone(), crate::reverse::zero_tokens(f, *v)));
             into_starts.push((start.clone(), dsts[i].to_token_stream()));
             bound.insert(*v, start);
         }

@@ -840,12 +840,7 @@ impl Reverse<'_> {
 
     /// The zero adjoint of `v`, of its kind (and shape).
     pub fn zero(&self, v: VarId) -> TokenStream {
-        let x = self.ident(v);
-        match self.f.vars[v.0].kind {
-            Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
-            Kind::Tensor => quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),
-            _ => quote!(0.0),
-        }
+        zero_tokens(self.f, v)
     }
 
     /// Whether `expr` is another value's adjoint (which goes on living), not
@@ -953,51 +948,8 @@ impl Reverse<'_> {
                     return Vec::new();
                 };
                 let split = self.plan.split.contains(&ins.dest);
-                if let Some(vecs) = crate::into::vector_args(f, self.act, ins) {
-                    return self.call_into(ins, path, g, split, &vecs);
-                }
-                let mut pats = Vec::new();
-                let mut out = Vec::new();
-                for a in &ins.args {
-                    match active(a) {
-                        Some(v) => {
-                            let d = self.names.fresh(&format!("d_{}", f.vars[v.0].ident));
-                            pats.push(d.to_token_stream());
-                            // A gradient taken at cotangent 1, scaled.
-                            let expr = if split {
-                                quote!(::autodiff::__rt::scale(#d, #g))
-                            } else {
-                                d.to_token_stream()
-                            };
-                            if let Operand::Slice(_, b) = a {
-                                // Vector adjoints are declared up front.
-                                let gv = self.grad(v);
-                                let range =
-                                    range_tokens(f, b.start.as_ref(), b.end.as_ref(), b.inclusive);
-                                out.push(Line::Raw(quote!(
-                                    ::autodiff::__rt::accumulate(&mut #gv[#range], &#expr);
-                                )));
-                                continue;
-                            }
-                            out.push(Line::Contrib {
-                                target: v,
-                                expr,
-                                index: None,
-                            });
-                        }
-                        None => pats.push(quote!(_)),
-                    }
-                }
-                let call = if split {
-                    let (_, kept) = crate::split::locals(f, ins.dest);
-                    Line::Raw(quote!(let (#(#pats,)*) = #kept;))
-                } else {
-                    let vjp = callee_path(path, "_vjp");
-                    let args: Vec<TokenStream> =
-                        ins.args.iter().map(|a| operand_tokens(f, a)).collect();
-                    Line::Raw(quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);))
-                };
-                std::iter::once(call).chain(out).collect()
+                let vecs = crate::into::vector_args(f, self.act, ins);
+                self.call(ins, path, g, split, vecs.as_deref())
             }
             Op::Tensor(op) => {
                 let args = tensor_arg_tokens(f, ins);
@@ -1043,33 +995,39 @@ impl Reverse<'_> {
 }
 
 impl Reverse<'_> {
-    /// A call's reverse through `f_vjp_into` ([`crate::into`]): its active
-    /// vectors' gradients are added into their adjoints (or parts of them)
-    /// in place, or, for a split call, from its scratch buffers, scaled; the
-    /// other active arguments get their entries as contributions.
-    fn call_into(
+    /// A call's reverse. With `into` (per argument, whether it is an active
+    /// vector: [`crate::into`]) it goes through `f_vjp_into`, which adds
+    /// those vectors' gradients into their adjoints (or parts of them) in
+    /// place, or, for a split call, from its scratch buffers, scaled;
+    /// otherwise through `f_vjp` (or, split, the gradient kept at cotangent
+    /// 1, scaled). Other active arguments get their entries as
+    /// contributions.
+    fn call(
         &mut self,
         ins: &crate::ir::Instr,
         path: &TokenStream,
         g: &Ident,
         split: bool,
-        vecs: &[bool],
+        into: Option<&[bool]>,
     ) -> Vec<Line> {
         let f = self.f;
         let mut pats = Vec::new();
         let mut dsts = Vec::new();
         let mut out = Vec::new();
         for (i, a) in ins.args.iter().enumerate() {
-            let active = a.var().filter(|v| self.act.active(*v));
-            match active {
-                Some(v) if vecs[i] => {
+            let part = match a {
+                Operand::Slice(_, b) => Some(range_tokens(
+                    f,
+                    b.start.as_ref(),
+                    b.end.as_ref(),
+                    b.inclusive,
+                )),
+                _ => None,
+            };
+            match a.var().filter(|v| self.act.active(*v)) {
+                Some(v) if into.is_some_and(|vecs| vecs[i]) => {
                     let gv = self.grad(v);
-                    let part = match a {
-                        Operand::Slice(_, b) => {
-                            range_tokens(f, b.start.as_ref(), b.end.as_ref(), b.inclusive)
-                        }
-                        _ => quote!(..),
-                    };
+                    let part = part.unwrap_or_else(|| quote!(..));
                     if split {
                         let (buf, _) = crate::into::scratch(f, ins.dest, i);
                         out.push(Line::Raw(quote!(
@@ -1083,16 +1041,25 @@ impl Reverse<'_> {
                     let d = self.names.fresh(&format!("d_{}", f.vars[v.0].ident));
                     pats.push(d.to_token_stream());
                     dsts.push(quote!(()));
+                    // A gradient taken at cotangent 1, scaled.
                     let expr = if split {
                         quote!(::autodiff::__rt::scale(#d, #g))
                     } else {
                         d.to_token_stream()
                     };
-                    out.push(Line::Contrib {
-                        target: v,
-                        expr,
-                        index: None,
-                    });
+                    if let Some(range) = part {
+                        // Vector adjoints are declared up front.
+                        let gv = self.grad(v);
+                        out.push(Line::Raw(quote!(
+                            ::autodiff::__rt::accumulate(&mut #gv[#range], &#expr);
+                        )));
+                    } else {
+                        out.push(Line::Contrib {
+                            target: v,
+                            expr,
+                            index: None,
+                        });
+                    }
                 }
                 None => {
                     pats.push(quote!(_));
@@ -1100,15 +1067,28 @@ impl Reverse<'_> {
                 }
             }
         }
+        let args = ins.args.iter().map(|a| operand_tokens(f, a));
         let call = if split {
             let (_, kept) = crate::split::locals(f, ins.dest);
             quote!(let (#(#pats,)*) = #kept;)
-        } else {
+        } else if into.is_some() {
             let into = callee_path(path, "_vjp_into");
-            let args = ins.args.iter().map(|a| operand_tokens(f, a));
             quote!(let (_, (#(#pats,)*)) = #into(#(#args,)* #g, (#(#dsts,)*));)
+        } else {
+            let vjp = callee_path(path, "_vjp");
+            quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);)
         };
         std::iter::once(Line::Raw(call)).chain(out).collect()
+    }
+}
+
+/// The zero adjoint of `v`, of its kind (and shape).
+pub fn zero_tokens(f: &Function, v: VarId) -> TokenStream {
+    let x = &f.vars[v.0].ident;
+    match f.vars[v.0].kind {
+        Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
+        Kind::Tensor => quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),
+        _ => quote!(0.0),
     }
 }
 
