@@ -8,7 +8,7 @@ use crate::ir::{
     Block, Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
 };
 use crate::plan::Plan;
-use crate::reverse::operand_tokens;
+use crate::reverse::{call_arg_tokens, operand_tokens};
 use crate::window::Sweep;
 use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
@@ -304,13 +304,14 @@ impl Forward<'_> {
         let mut out = Vec::new();
         if let (true, Form::Call(path)) = (self.plan.split.contains(&d), &ins.form) {
             let (value, kept) = crate::split::locals(f, d);
-            let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+            let a: Vec<TokenStream> = ins.args.iter().map(|a| call_arg_tokens(f, a)).collect();
             if let Some(vecs) = crate::into::vector_args(f, self.act, ins) {
                 // The gradient at cotangent 1 into this call's scratch buffers.
                 let mut dsts = Vec::new();
-                for (i, arg) in a.iter().enumerate() {
+                for (i, arg) in ins.args.iter().enumerate() {
                     if vecs[i] {
                         let (buf, dst) = crate::into::scratch(f, d, i);
+                        let arg = operand_tokens(f, arg);
                         out.push(
                             quote!(let #dst = ::autodiff::__rt::zeroed_for(&mut #buf, &#arg);),
                         );
@@ -351,7 +352,12 @@ impl Forward<'_> {
 
 /// The right-hand side of an instruction, in the user's own form.
 pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
-    let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
+    let arg = if ins.op == Op::Call {
+        call_arg_tokens
+    } else {
+        operand_tokens
+    };
+    let a: Vec<TokenStream> = ins.args.iter().map(|a| arg(f, a)).collect();
     {
         match &ins.form {
             Form::Infix(op) => {

@@ -43,6 +43,9 @@ pub struct Var {
     pub internal: bool,
     /// A temporary for a subexpression (`t3`), no name of the user's.
     pub temp: bool,
+    /// May own its storage (a `Vec`): a differentiated call gets a clone
+    /// ([`crate::owned`]).
+    pub owned: bool,
 }
 
 /// An instruction argument.

@@ -18,6 +18,7 @@ mod into;
 mod ir;
 mod lower;
 mod names;
+mod owned;
 mod plan;
 mod reuse;
 mod reverse;

@@ -21,7 +21,7 @@ use crate::rules::{self, Arg};
 use crate::tensor_rules;
 use crate::window::Sweep;
 use proc_macro2::{Ident, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::{HashMap, HashSet};
 
 pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
@@ -37,6 +37,18 @@ pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
             quote!(&#i[#range])
         }
         Operand::Const(c) => atomic_tokens(c),
+    }
+}
+
+/// An argument of a differentiated call: an owned value is cloned, since
+/// the gradient code uses it after the call has moved it ([`crate::owned`]).
+pub fn call_arg_tokens(f: &Function, op: &Operand) -> TokenStream {
+    match op {
+        Operand::Var(v) if f.vars[v.0].owned => {
+            let i = &f.vars[v.0].ident;
+            quote_spanned!(i.span()=> ::core::clone::Clone::clone(&#i))
+        }
+        _ => operand_tokens(f, op),
     }
 }
 
@@ -1067,7 +1079,7 @@ impl Reverse<'_> {
                 }
             }
         }
-        let args = ins.args.iter().map(|a| operand_tokens(f, a));
+        let args = ins.args.iter().map(|a| call_arg_tokens(f, a));
         let call = if split {
             let (_, kept) = crate::split::locals(f, ins.dest);
             quote!(let (#(#pats,)*) = #kept;)

@@ -158,12 +158,14 @@ pub fn lower(
         id: 0,
         stmts: std::mem::take(&mut lw.cur),
     };
-    Some(Function {
+    let mut f = Function {
         vars: lw.vars,
         params,
         body,
         ret,
-    })
+    };
+    crate::owned::mark(&mut f);
+    Some(f)
 }
 
 fn unsupported(what: &str, instead: &str) -> String {
@@ -209,6 +211,7 @@ impl Lowerer<'_> {
             kind,
             internal,
             temp: false,
+            owned: false,
         });
         VarId(self.vars.len() - 1)
     }
