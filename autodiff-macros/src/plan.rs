@@ -398,11 +398,18 @@ impl Plan {
     }
 
     /// Whether the `let` of a variable, inside the loops `chain`, keeps no
-    /// old value: in a fused loop's body (outside loops nested in it) the
-    /// value before the `let` is the previous iteration's, which nothing
-    /// reads once this iteration's reverse has run.
+    /// old value: outside every loop (a `let` in a branch, hoisted so the
+    /// reverse sees it) it runs at most once and the value before it is the
+    /// hoisted default, which nothing reads; in a fused loop's body (outside
+    /// loops nested in it) the value before the `let` is the previous
+    /// iteration's, which nothing reads once this iteration's reverse has
+    /// run.
     pub fn fresh_let(&self, decl: bool, chain: &[VarId]) -> bool {
-        decl && matches!(chain, [l] if self.fused.contains_key(l))
+        decl && match chain {
+            [] => true,
+            [l] => self.fused.contains_key(l),
+            _ => false,
+        }
     }
 
     /// Has a tape: needed by the backward pass and overwritten.

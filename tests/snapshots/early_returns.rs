@@ -17,7 +17,6 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
     }
     let t1 = !returned;
     if t1 {
-        tape_acc.push(acc);
         acc = x;
         stop = false;
         iters = 0usize;
@@ -87,7 +86,6 @@ fn early_returns_grad(x: f64, y: f64) -> (f64, (f64, f64)) {
         }
         grad_x += grad_acc;
         grad_acc = 0.0;
-        acc = tape_acc.pop().unwrap();
     }
     if t0 {
         grad_x += grad_ret * y;
