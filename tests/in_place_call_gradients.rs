@@ -161,6 +161,30 @@ fn moved_args(x: &[f64]) -> f64 {
     s
 }
 
+/// Neither `Copy` nor `Clone`: a call made once moves it as written.
+pub struct Scale(f64);
+
+fn make_scale(k: f64) -> Scale {
+    Scale(k)
+}
+
+fn factor(s: Scale) -> f64 {
+    s.0
+}
+
+#[grad(wrt(x))]
+fn scaled_square(x: f64, s: Scale) -> f64 {
+    x * x * factor(s)
+}
+
+/// At the top level the call takes its gradient in the forward pass and is
+/// made once, so `s` is moved, not cloned (`Scale` is not `Clone`).
+#[grad]
+fn moves_once(x: f64) -> f64 {
+    let s = make_scale(1.5);
+    scaled_square(x, s) + x.sin()
+}
+
 #[test]
 fn owned_arguments_moved_into_calls_are_cloned() {
     // Bound and inline `Vec`s, annotated or not, and a `Vec<usize>`; the
@@ -171,6 +195,12 @@ fn owned_arguments_moved_into_calls_are_cloned() {
     }
     assert!(!MOVED_ARGS_GRAD_SOURCE.contains("clone(&x)"));
     assert!(!MOVED_ARGS_GRAD_SOURCE.contains("clone(&r)"));
+    assert!(MOVES_ONCE_GRAD_SOURCE.contains("scaled_square_grad_vjp(x, s)"));
+    for x in [-1.3, 0.2, 0.9] {
+        let (v, g) = moves_once_grad(x);
+        assert_eq!(v.to_bits(), moves_once(x).to_bits());
+        check("moves_once", |q| moves_once(q[0]), &[x], &[g]);
+    }
     for seed in 0..8 {
         let x = pts(3, 210 + seed);
         let (v, g) = moved_args_grad(&x);

@@ -8,7 +8,7 @@ use crate::ir::{
     Block, Form, Function, Instr, IterSpec, Kind, LoopHead, Op, Operand, Stmt, StoreMode, VarId,
 };
 use crate::plan::Plan;
-use crate::reverse::{call_arg_tokens, operand_tokens};
+use crate::reverse::{call_args, operand_tokens};
 use crate::window::Sweep;
 use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
@@ -304,7 +304,7 @@ impl Forward<'_> {
         let mut out = Vec::new();
         if let (true, Form::Call(path)) = (self.plan.split.contains(&d), &ins.form) {
             let (value, kept) = crate::split::locals(f, d);
-            let a: Vec<TokenStream> = ins.args.iter().map(|a| call_arg_tokens(f, a)).collect();
+            let a = call_args(f, self.act, &ins.args, false);
             if let Some(vecs) = crate::into::vector_args(f, self.act, ins) {
                 // The gradient at cotangent 1 into this call's scratch buffers.
                 let mut dsts = Vec::new();
@@ -327,6 +327,10 @@ impl Forward<'_> {
                 out.push(quote!(let (#value, #kept) = #call(#(#a),*);));
             }
             rhs = value.to_token_stream();
+        } else if let (Op::Call, Form::Call(path)) = (ins.op, &ins.form) {
+            // Made again in the reverse if active.
+            let a = call_args(f, self.act, &ins.args, self.act.active(d));
+            rhs = quote!(#path(#(#a),*));
         }
         let hoisted = self.plan.hoisted(f, self.act, d);
         let in_place = ins.decl && !hoisted && !var.internal;
@@ -352,12 +356,7 @@ impl Forward<'_> {
 
 /// The right-hand side of an instruction, in the user's own form.
 pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
-    let arg = if ins.op == Op::Call {
-        call_arg_tokens
-    } else {
-        operand_tokens
-    };
-    let a: Vec<TokenStream> = ins.args.iter().map(|a| arg(f, a)).collect();
+    let a: Vec<TokenStream> = ins.args.iter().map(|a| operand_tokens(f, a)).collect();
     {
         match &ins.form {
             Form::Infix(op) => {

@@ -40,16 +40,25 @@ pub fn operand_tokens(f: &Function, op: &Operand) -> TokenStream {
     }
 }
 
-/// An argument of a differentiated call: an owned value is cloned, since
-/// the gradient code uses it after the call has moved it ([`crate::owned`]).
-pub fn call_arg_tokens(f: &Function, op: &Operand) -> TokenStream {
-    match op {
-        Operand::Var(v) if f.vars[v.0].owned => {
-            let i = &f.vars[v.0].ident;
-            quote_spanned!(i.span()=> ::core::clone::Clone::clone(&#i))
-        }
-        _ => operand_tokens(f, op),
-    }
+/// A differentiated call's arguments. One that may own its storage
+/// ([`crate::owned`]) is passed as a clone where the gradient code uses it
+/// after the call has moved it: when the reverse calls the callee again
+/// (`again`), or as the shape of its adjoint (an active vector). Elsewhere
+/// it is moved as the user wrote it, so a value that is not `Clone` still
+/// goes through a call made once.
+pub fn call_args(f: &Function, act: &Activity, args: &[Operand], again: bool) -> Vec<TokenStream> {
+    args.iter()
+        .map(|op| match op {
+            Operand::Var(v)
+                if f.vars[v.0].owned
+                    && (again || (f.vars[v.0].kind == Kind::Vector && act.active(*v))) =>
+            {
+                let i = &f.vars[v.0].ident;
+                quote_spanned!(i.span()=> ::core::clone::Clone::clone(&#i))
+            }
+            _ => operand_tokens(f, op),
+        })
+        .collect()
 }
 
 /// `a..b`, `a..=b`, or with either bound left out (a sub-slice's `a..`).
@@ -1079,7 +1088,7 @@ impl Reverse<'_> {
                 }
             }
         }
-        let args = ins.args.iter().map(|a| call_arg_tokens(f, a));
+        let args = call_args(f, self.act, &ins.args, true);
         let call = if split {
             let (_, kept) = crate::split::locals(f, ins.dest);
             quote!(let (#(#pats,)*) = #kept;)
