@@ -16,20 +16,10 @@
 use autodiff::grad;
 
 mod common;
-use common::{check_at as check, points as pts};
-
-/// The generated code without whitespace, which the pretty-printer places
-/// by line length.
-fn squeeze(src: &str) -> String {
-    src.split_whitespace().collect()
-}
+use common::{check_at as check, count, points as pts};
 
 fn has(src: &str, code: &str) -> bool {
     count(src, code) > 0
-}
-
-fn count(src: &str, code: &str) -> usize {
-    squeeze(src).matches(&squeeze(code)).count()
 }
 
 /// GMM's triangular product, `y = L x` with L's strict lower triangle

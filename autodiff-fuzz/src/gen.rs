@@ -1103,18 +1103,35 @@ impl Gen<'_> {
                 (e, b)
             };
             let var = ["i", "j", "l"][self.loops.len()].to_string();
+            // Now and then added to rather than overwritten: the reverse
+            // adds into the scratch's adjoint and sums for the scalars in
+            // `e`, the loop autodiff-macros/src/distribute.rs splits.
+            let op = if self.rng.chance(0.5) { "=" } else { "+=" };
+            // Often times the slice's element (an axpy when `e` is a scalar).
+            let (e, b) = match self.slice.clone() {
+                Some(x) if self.rng.chance(0.5) => (
+                    E::Bin(Box::new(E::Atom(format!("{x}[{var}]"))), "*", Box::new(e)),
+                    b * SLICE_DOMAIN.1,
+                ),
+                _ => (e, b),
+            };
             out.push(S::For {
                 var: var.clone(),
                 range: "0..m".to_string(),
                 body: vec![S::VecWrite {
                     name: name.clone(),
                     idx: var,
-                    op: "=",
+                    op,
                     value: e,
                 }],
             });
+            let depth = self.lookup_mut(&name).map_or(0, |v| v.loop_depth);
+            let iters = self.iters_since(depth);
             if let Some(v) = self.lookup_mut(&name) {
-                v.bound = v.bound.max(b).max(1.0);
+                v.bound = match op {
+                    "=" => v.bound.max(b).max(1.0),
+                    _ => v.bound + b * iters,
+                };
             }
         }
         for _ in 0..n {

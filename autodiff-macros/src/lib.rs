@@ -11,6 +11,7 @@ mod activity;
 mod attr;
 mod ctxt;
 mod custom;
+mod distribute;
 mod emit;
 mod forward;
 mod fuse;

@@ -202,3 +202,14 @@ pub fn check_tensor_fd(
         );
     }
 }
+
+/// The generated code without whitespace, which the pretty-printer places
+/// by line length.
+pub fn squeeze(src: &str) -> String {
+    src.split_whitespace().collect()
+}
+
+/// How often `code` appears in the generated `src`, whitespace aside.
+pub fn count(src: &str, code: &str) -> usize {
+    squeeze(src).matches(&squeeze(code)).count()
+}
