@@ -24,7 +24,7 @@
 //! float function, a branch, a tape) leaves the loop as it was.
 
 use proc_macro2::{Delimiter, Ident, Spacing, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote};
 use std::collections::{HashMap, HashSet};
 
 /// The shortest row the distributed form runs on. At GMM's d = 10 (rows of
@@ -57,8 +57,9 @@ pub struct Frame<'a> {
     pub at: &'a Ident,
     /// The iteration count (`window_count_N`).
     pub n: &'a Ident,
-    /// The windows, by name, and whether the body writes through them.
-    pub windows: &'a HashMap<String, bool>,
+    /// The windows, by name: the identifier (its span, hence its hygiene,
+    /// included) and whether the body writes through it.
+    pub windows: &'a HashMap<String, (Ident, bool)>,
     /// Every vector the body may index.
     pub vectors: &'a HashSet<String>,
     /// The unit counters and their reverse steps, as strings of tokens.
@@ -217,22 +218,36 @@ pub fn split(
     };
     let base = Ident::new("distributed_base", proc_macro2::Span::mixed_site());
     let partial = |acc: &Ident, lane: usize| format_ident!("{}_part{}", acc, lane);
-    let lane_body = |lane: usize, subst: Option<&HashSet<String>>| -> TokenStream {
+    // Windows the sums read, cut to the block of four so that the lanes
+    // index them by constants.
+    let blocked: HashMap<String, String> = sum_slice
+        .iter()
+        .flat_map(|&k| stmts[k].1.vectors.iter())
+        .filter(|v| frame.windows.contains_key(*v))
+        .map(|v| (v.clone(), at.to_string()))
+        .collect();
+    // A lane of a block (`Some(lane)`) or of the tail.
+    let lane_body = |lane: Option<usize>| -> TokenStream {
+        let part = lane.unwrap_or(0);
         let lines = sum_slice.iter().map(|&k| match &stmts[k].0 {
             Stmt::Sum {
                 acc, minus, expr, ..
             } => {
-                let p = partial(acc, lane);
+                let p = partial(acc, part);
                 let op = if *minus { quote!(-=) } else { quote!(+=) };
                 quote!(#p #op #expr;)
             }
             other => other.tokens().clone(),
         });
         let code: TokenStream = lines.collect();
-        match subst {
-            Some(blocked) => {
+        match lane {
+            Some(lane) => {
                 let lit = proc_macro2::Literal::usize_unsuffixed(lane);
-                let code = at_lane(&code.into_iter().collect::<Vec<_>>(), blocked, at, &lit);
+                let code = crate::window::indexed_by(
+                    &code.into_iter().collect::<Vec<_>>(),
+                    &blocked,
+                    &lit,
+                );
                 let mut read = HashSet::new();
                 crate::reverse::idents_in(&code, &mut read);
                 let at_let = read
@@ -243,23 +258,13 @@ pub fn split(
             None => code,
         }
     };
-    // Windows the sums read, cut to the block of four so that the lanes
-    // index them by constants.
-    let blocked: HashSet<String> = sum_slice
-        .iter()
-        .flat_map(|&k| stmts[k].1.vectors.iter().cloned())
-        .filter(|v| frame.windows.contains_key(v))
-        .collect();
-    // The window's own identifier (its span, hence its hygiene, included).
-    let mut idents: HashMap<String, Ident> = HashMap::new();
-    first_idents(&tts, &mut idents);
     let cuts = {
-        let mut names: Vec<&String> = blocked.iter().collect();
+        let mut names: Vec<&String> = blocked.keys().collect();
         names.sort();
         names
             .into_iter()
-            .filter_map(|v| idents.get(v))
-            .map(|v| quote!(let #v = &#v[#base..#base + 4];))
+            .filter_map(|v| frame.windows.get(v))
+            .map(|(v, _)| quote!(let #v = &#v[#base..#base + 4];))
             .collect::<Vec<_>>()
     };
     let starts = accs.iter().flat_map(|acc| {
@@ -268,8 +273,8 @@ pub fn split(
             quote!(let mut #p = 0.0;)
         })
     });
-    let lanes = (0..4).map(|lane| lane_body(lane, Some(&blocked)));
-    let tail = lane_body(0, None);
+    let lanes = (0..4).map(|lane| lane_body(Some(lane)));
+    let tail = lane_body(None);
     let ends = accs.iter().map(|acc| {
         let [p0, p1, p2, p3] = [0, 1, 2, 3].map(|lane| partial(acc, lane));
         quote!(#acc += (#p0 + #p1) + (#p2 + #p3);)
@@ -361,7 +366,10 @@ fn statement(frame: &Frame, s: &[TokenTree], declared: &HashSet<String>) -> Opti
         [TokenTree::Ident(w), TokenTree::Group(ix), rest @ ..]
             if ix.delimiter() == Delimiter::Bracket
                 && *frame.at == ix.stream().to_string()
-                && frame.windows.get(&w.to_string()) == Some(&true) =>
+                && frame
+                    .windows
+                    .get(&w.to_string())
+                    .is_some_and(|(_, writes)| *writes) =>
         {
             let expr = match rest {
                 [TokenTree::Punct(eq), e @ ..]
@@ -633,60 +641,6 @@ fn count_idents(tts: &[TokenTree], out: &mut HashMap<String, usize>) {
     }
 }
 
-/// The first identifier token of each name in `tts`.
-fn first_idents(tts: &[TokenTree], out: &mut HashMap<String, Ident>) {
-    for tt in tts {
-        match tt {
-            TokenTree::Ident(i) => {
-                out.entry(i.to_string()).or_insert_with(|| i.clone());
-            }
-            TokenTree::Group(g) => {
-                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-                first_idents(&inner, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// `tts` with `w[at]` rewritten to `w[lane]` for the windows in `blocked`
-/// (cut to the lane's block of four).
-fn at_lane(
-    tts: &[TokenTree],
-    blocked: &HashSet<String>,
-    at: &Ident,
-    lane: &proc_macro2::Literal,
-) -> TokenStream {
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < tts.len() {
-        match (&tts[k], tts.get(k + 1)) {
-            (TokenTree::Ident(w), Some(TokenTree::Group(g)))
-                if blocked.contains(&w.to_string())
-                    && g.delimiter() == Delimiter::Bracket
-                    && *at == g.stream().to_string() =>
-            {
-                out.push(tts[k].clone());
-                let mut ng = proc_macro2::Group::new(Delimiter::Bracket, lane.to_token_stream());
-                ng.set_span(g.span());
-                out.push(TokenTree::Group(ng));
-                k += 2;
-                continue;
-            }
-            (TokenTree::Group(g), _) => {
-                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-                let mut ng =
-                    proc_macro2::Group::new(g.delimiter(), at_lane(&inner, blocked, at, lane));
-                ng.set_span(g.span());
-                out.push(TokenTree::Group(ng));
-            }
-            (other, _) => out.push(other.clone()),
-        }
-        k += 1;
-    }
-    out.into_iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,8 +651,12 @@ mod tests {
     fn distribute(body: TokenStream) -> Option<String> {
         let at = Ident::new("at", Span::call_site());
         let n = Ident::new("n", Span::call_site());
-        let windows: HashMap<String, bool> =
-            [("g".to_string(), false), ("gl".to_string(), true)].into();
+        let window = |name: &str, writes| {
+            let id = Ident::new(name, Span::call_site());
+            (name.to_string(), (id, writes))
+        };
+        let windows: HashMap<String, (Ident, bool)> =
+            [window("g", false), window("gl", true)].into();
         let vectors: HashSet<String> = ["g", "gl", "x", "l"].map(String::from).into();
         let counters = [(
             Ident::new("li", Span::call_site()),

@@ -264,9 +264,9 @@ pub fn rewrite(
         (None, _) => quote!(for #at in #order { #body }),
     };
     let distributable = sweep == Sweep::Reverse && (walk.var.is_none() || by_var);
-    let windows: HashMap<String, bool> = chosen
+    let windows: HashMap<String, (Ident, bool)> = chosen
         .iter()
-        .map(|(v, _, writes)| (v.to_string(), *writes))
+        .map(|(v, _, writes)| (v.to_string(), (v.clone(), *writes)))
         .collect();
     let frame = crate::distribute::Frame {
         at: &at,
@@ -485,8 +485,12 @@ fn member_at(tts: &[TokenTree], k: usize) -> bool {
 }
 
 /// `tts` with `v[i]` rewritten to `v[at]` for the vectors in `names` (name
-/// → its index `i`).
-fn indexed_by(tts: &[TokenTree], names: &HashMap<String, String>, at: &Ident) -> TokenStream {
+/// → its index `i`); `at` is any index (a lane's literal, in `distribute`).
+pub fn indexed_by(
+    tts: &[TokenTree],
+    names: &HashMap<String, String>,
+    at: &impl ToTokens,
+) -> TokenStream {
     let mut out = Vec::new();
     let mut k = 0;
     while k < tts.len() {
