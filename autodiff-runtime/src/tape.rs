@@ -12,7 +12,7 @@
 //! The pool holds at most [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes per
 //! thread; a buffer that does not fit is freed as usual.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 
@@ -22,7 +22,11 @@ pub const MAX_BUFFERS: usize = 32;
 pub const MAX_BYTES: usize = 1 << 30;
 
 struct Pool {
-    buffers: Vec<Box<dyn Any>>,
+    /// Each buffer with its `Vec<T>`'s type, so that finding one is a
+    /// comparison, not a virtual call per entry (a function that calls a
+    /// differentiated function once per point takes and returns its tapes
+    /// once per point).
+    buffers: Vec<(TypeId, Box<dyn Any>)>,
     bytes: usize,
 }
 
@@ -50,8 +54,10 @@ impl<T: 'static> Tape<T> {
         let taken = POOL
             .try_with(|p| {
                 let mut p = p.borrow_mut();
-                let at = p.buffers.iter().rposition(|b| b.is::<Vec<T>>())?;
-                let mut parcel = p.buffers.remove(at).downcast::<Vec<T>>().ok()?;
+                let wanted = TypeId::of::<Vec<T>>();
+                let at = p.buffers.iter().rposition(|(id, _)| *id == wanted)?;
+                let (_, parcel) = p.buffers.remove(at);
+                let mut parcel = parcel.downcast::<Vec<T>>().ok()?;
                 let items = std::mem::take(&mut *parcel);
                 p.bytes -= bytes_of(&items);
                 Some((items, parcel))
@@ -101,7 +107,7 @@ impl<T: 'static> Drop for Tape<T> {
                     }
                     None => Box::new(items),
                 };
-                p.buffers.push(parcel);
+                p.buffers.push((TypeId::of::<Vec<T>>(), parcel));
             }
         });
     }
