@@ -30,7 +30,7 @@ pub mod math;
 pub use autodiff_macros::{custom_grad, grad};
 pub use autodiff_runtime as runtime;
 pub use autodiff_runtime::check;
-pub use autodiff_runtime::{relu, sigmoid, softplus, Real};
+pub use autodiff_runtime::{relu, sigmoid, softplus, stop_gradient, Real};
 
 /// Support code for generated functions; not a stable API.
 #[doc(hidden)]

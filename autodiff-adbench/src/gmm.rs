@@ -10,15 +10,19 @@
 // Index loops are the natural form of this code (it mirrors ADBench's C++).
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
-use autodiff::grad;
+use autodiff::{grad, stop_gradient};
 
-/// `ln Σ exp(x_i)`, shifted by the maximum (ADBench's `logsumexp`).
+/// `ln Σ exp(x_i)`, shifted by the maximum (ADBench's `logsumexp`). The
+/// value does not depend on the shift, so the shift is held out of the
+/// derivative (`stop_gradient`, as JAX's `logsumexp` does): the gradient is
+/// the softmax, and its code keeps no tape of the running maximum.
 #[grad]
 pub fn logsumexp(x: &[f64]) -> f64 {
     let mut mx = x[0];
     for i in 1..x.len() {
         mx = mx.max(x[i]);
     }
+    let mx = stop_gradient(mx);
     let mut semx = 0.0;
     for i in 0..x.len() {
         semx += (x[i] - mx).exp();

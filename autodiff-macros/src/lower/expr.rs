@@ -445,20 +445,21 @@ pub(super) fn compound_op(op: &BinOp) -> Option<(Op, TokenStream)> {
         _ => return None,
     })
 }
-/// What a call `path(args)` is: a runtime activation (`sigmoid(x)`), a float
+/// What a call `path(args)` is: a runtime activation (`sigmoid(x)`), the
+/// identity without a derivative (`stop_gradient(x)`), a float
 /// method called by path (`f64::max(a, b)`), a float conversion, or a call
 /// of another differentiable function (through its `_vjp`).
 pub(super) fn call_op(path: &syn::Path, nargs: usize) -> Op {
     let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let last = segs.last().map(String::as_str).unwrap_or("");
-    if nargs == 1 {
+    let plain =
+        segs.len() == 1 || segs[0] == "autodiff" || (segs.len() == 3 && segs[1] == "runtime");
+    if nargs == 1 && plain {
         if let Some(p) = rules::runtime_fn(last) {
-            let plain = segs.len() == 1
-                || segs[0] == "autodiff"
-                || (segs.len() == 3 && segs[1] == "runtime");
-            if plain {
-                return Op::Prim(p);
-            }
+            return Op::Prim(p);
+        }
+        if last == "stop_gradient" {
+            return Op::NonDiff;
         }
     }
     if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
