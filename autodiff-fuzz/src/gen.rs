@@ -753,6 +753,30 @@ impl Gen<'_> {
     }
 
     /// `e.tanh()`; a constant-only `e` (type `{float}`) is left as is.
+    /// An expression, squashed by `tanh` when its bound exceeds 4.
+    fn tame_expr(&mut self, depth: u32) -> (E, f64) {
+        let (e, b) = self.expr(depth);
+        if b > 4.0 {
+            (Self::tanh(e), 1.0)
+        } else {
+            (e, b)
+        }
+    }
+
+    /// `for var in 0..m { name[var] op value; }`.
+    fn scratch_loop(var: &str, name: &str, op: &'static str, value: E) -> S {
+        S::For {
+            var: var.to_string(),
+            range: "0..m".to_string(),
+            body: vec![S::VecWrite {
+                name: name.to_string(),
+                idx: var.to_string(),
+                op,
+                value,
+            }],
+        }
+    }
+
     fn tanh(e: E) -> E {
         if e.typed() {
             E::Method(Box::new(e), "tanh", vec![])
@@ -1096,12 +1120,7 @@ impl Gen<'_> {
             .is_some_and(|(_, depth)| *depth == self.scopes.len())
         {
             let (name, _) = self.pending_scratch.take().expect("checked above");
-            let (e, b) = self.expr(2);
-            let (e, b) = if b > 4.0 {
-                (Self::tanh(e), 1.0)
-            } else {
-                (e, b)
-            };
+            let (e, b) = self.tame_expr(2);
             let var = ["i", "j", "l"][self.loops.len()].to_string();
             // Now and then added to rather than overwritten: the reverse
             // adds into the scratch's adjoint and sums for the scalars in
@@ -1115,16 +1134,7 @@ impl Gen<'_> {
                 ),
                 _ => (e, b),
             };
-            out.push(S::For {
-                var: var.clone(),
-                range: "0..m".to_string(),
-                body: vec![S::VecWrite {
-                    name: name.clone(),
-                    idx: var,
-                    op,
-                    value: e,
-                }],
-            });
+            out.push(Self::scratch_loop(&var, &name, op, e));
             let depth = self.lookup_mut(&name).map_or(0, |v| v.loop_depth);
             let iters = self.iters_since(depth);
             if let Some(v) = self.lookup_mut(&name) {
@@ -1132,6 +1142,24 @@ impl Gen<'_> {
                     "=" => v.bound.max(b).max(1.0),
                     _ => v.bound + b * iters,
                 };
+            }
+            // Now and then a second step of the formula over the same range,
+            // reading the element the first step wrote: the two loops run as
+            // one (autodiff-macros/src/merge.rs), unless `e` reads the
+            // scratch at another index.
+            if self.rng.chance(0.5) {
+                let (e, b) = self.tame_expr(1);
+                let own = E::Atom(format!("{name}[{var}]"));
+                let step = E::Method(
+                    Box::new(E::Bin(Box::new(own), "*", Box::new(E::Lit(0.5)))),
+                    "sin",
+                    vec![],
+                );
+                let value = E::Bin(Box::new(step), "+", Box::new(e));
+                out.push(Self::scratch_loop(&var, &name, "=", value));
+                if let Some(v) = self.lookup_mut(&name) {
+                    v.bound = v.bound.max(1.0 + b);
+                }
             }
         }
         for _ in 0..n {

@@ -187,7 +187,7 @@ pub fn unsaved_scratch(
                 let found = out.get(&c.counter).is_some_and(|ys| ys.contains(&y));
                 if !found
                     && stores == 1
-                    && crate::plan::overwrites_whole(f, c, y, exact, true)
+                    && crate::plan::overwrites_whole(f, c, y, exact, false)
                     && killed_each_iteration(f, l, y, sites, exact)
                 {
                     out.entry(c.counter).or_default().push(y);
@@ -395,7 +395,8 @@ fn killed_each_iteration(
 }
 
 /// `for i in 0..len { ...; y[i] = v; ... }` running its whole range, where
-/// the body mentions `y` otherwise only to read `y[i]` after the write.
+/// the body mentions `y` otherwise only to read or write `y[i]` after the
+/// write.
 fn covers(f: &Function, s: &Stmt, y: VarId, len: &Operand, exact: &HashSet<VarId>) -> bool {
     let Stmt::Loop(l) = s else { return false };
     let LoopHead::For {
@@ -415,7 +416,8 @@ fn covers(f: &Function, s: &Stmt, y: VarId, len: &Operand, exact: &HashSet<VarId
     zero && same(end, len) && crate::plan::overwrites_whole(f, l, y, exact, true)
 }
 
-fn same(a: &Operand, b: &Operand) -> bool {
+/// The same variable, or constants written the same.
+pub fn same(a: &Operand, b: &Operand) -> bool {
     match (a, b) {
         (Operand::Var(x), Operand::Var(y)) => x == y,
         (Operand::Const(x), Operand::Const(y)) => x.tokens.to_string() == y.tokens.to_string(),

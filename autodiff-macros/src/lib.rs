@@ -18,6 +18,7 @@ mod fuse;
 mod into;
 mod ir;
 mod lower;
+mod merge;
 mod names;
 mod owned;
 mod plan;
@@ -79,6 +80,7 @@ fn expand_on_this_stack(
         }
         let mut names = names::Names::new(func.to_token_stream());
         let mut ir = lower::lower(&cx, &func, &sig, &mut names)?;
+        merge::merge_loops(&mut ir);
         reuse::reuse_element_reads(&mut ir);
         let act = activity::analyze(&cx, &ir, &sig);
         if cx.has_errors() {

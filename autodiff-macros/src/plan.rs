@@ -422,9 +422,11 @@ impl Plan {
 
 /// [`Plan::bulk`]: in each loop that runs its whole (unit-step) range, the
 /// vectors written `y[i] = v` by a top-level statement of the body, `i`
-/// the loop variable, that nothing else in the body mentions. Such a loop
-/// overwrites exactly `y[range]`, once per element, and its reverse never
-/// reads `y`, so the old slice can come back in one copy after it.
+/// the loop variable, that nothing else in the body mentions but reads of
+/// `y[i]` after the write. Such a loop overwrites exactly `y[range]`, once
+/// per element, and its reverse reads `y` only where the forward read the
+/// iteration's own new element, which stays in place until the loop's
+/// reverse is done: the old slice can come back in one copy after it.
 fn bulk_stores(f: &Function, exact: &HashSet<VarId>) -> HashMap<VarId, Vec<VarId>> {
     let mut out = HashMap::new();
     for (s, _, _) in f.stmts() {
@@ -486,15 +488,17 @@ fn fresh_overwrites(
 
 /// Whether loop `l` runs its whole unit-step range (`exact`) and writes
 /// `y[i] = v` at its own index `i` by a top-level statement of its body,
-/// naming `y` nowhere else in the body, or, with `own_reads`, only to read
-/// `y[i]` after that write: each iteration overwrites its own element once,
-/// so the loop overwrites exactly `y[range]`.
+/// naming `y` otherwise only to read `y[i]` after that write, or, with
+/// `rewrites`, to write `y[i]` again: each iteration overwrites its own
+/// element before anything reads it, so the loop overwrites exactly
+/// `y[range]`. (Loops that [`crate::merge`] ran as one write an element
+/// once per step of the formula.)
 pub fn overwrites_whole(
     f: &Function,
     l: &crate::ir::Loop,
     y: VarId,
     exact: &HashSet<VarId>,
-    own_reads: bool,
+    rewrites: bool,
 ) -> bool {
     let LoopHead::For {
         var: Some(i),
@@ -511,7 +515,8 @@ pub fn overwrites_whole(
         match s {
             Stmt::Store(st) if st.vec == y => {
                 let own = matches!(st.index, Operand::Var(x) if x == *i);
-                if written || !own || st.mode != StoreMode::Set || st.value.var() == Some(y) {
+                let first = !written && st.mode == StoreMode::Set;
+                if !own || !(first || written && rewrites) || st.value.var() == Some(y) {
                     return false;
                 }
                 written = true;
@@ -519,7 +524,7 @@ pub fn overwrites_whole(
             Stmt::Assign(ins) if ins.args.iter().any(|a| a.var() == Some(y)) => {
                 let own_read = ins.op == Op::Index
                     && matches!(ins.args[..], [Operand::Var(v), Operand::Var(x)] if v == y && x == *i);
-                if !own_reads || !written || !own_read || ins.dest == y {
+                if !written || !own_read || ins.dest == y {
                     return false;
                 }
             }

@@ -99,7 +99,7 @@ fn rename_operand(op: &mut Operand, rename: &HashMap<VarId, VarId>) {
     }
 }
 
-fn rename_block(b: &mut Block, rename: &HashMap<VarId, VarId>) {
+pub fn rename_block(b: &mut Block, rename: &HashMap<VarId, VarId>) {
     for s in &mut b.stmts {
         match s {
             Stmt::Assign(ins) => ins.args.iter_mut().for_each(|a| rename_operand(a, rename)),

@@ -280,6 +280,101 @@ fn very_long_functions_expand_quickly() {
     assert!(code.lines().count() > 6000);
 }
 
+/// The loops left at the top level of `f` after [`crate::merge`], with the
+/// number of statements in each body.
+fn merged_loops(func: syn::ItemFn) -> Vec<usize> {
+    let mut s = stage(func, quote!()).unwrap();
+    crate::merge::merge_loops(&mut s.ir);
+    s.ir.body
+        .stmts
+        .iter()
+        .filter_map(|st| match st {
+            crate::ir::Stmt::Loop(l) => Some(l.body.stmts.len()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn element_wise_steps_over_one_range_merge() {
+    let loops = merged_loops(syn::parse_quote! {
+        fn f(x: &[f64], mu: &[f64], s: &[f64]) -> f64 {
+            let n = x.len();
+            let mut c = vec![0.0; n];
+            let mut q = vec![0.0; n];
+            for i in 0..n { c[i] = x[i] - mu[i]; }
+            for i in 0..n { q[i] = s[i] * c[i]; }
+            for j in 0..n { if q[j] > 0.0 { q[j] = q[j] * c[j]; } }
+            q[0]
+        }
+    });
+    assert_eq!(loops.len(), 1, "{loops:?}");
+}
+
+#[test]
+fn dependent_or_unlike_loops_stay_apart() {
+    let cases: Vec<syn::ItemFn> = vec![
+        // A neighbour the first loop writes later.
+        syn::parse_quote! {
+            fn f(x: &[f64], c: f64) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                let mut z = vec![0.0; n];
+                for i in 0..n { y[i] = x[i] * c; }
+                for i in 0..n { z[i] = y[n - 1 - i] * c; }
+                z[0]
+            }
+        },
+        // An accumulator: the first loop's sum is read by the second.
+        syn::parse_quote! {
+            fn f(x: &[f64], c: f64) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                let mut s = 0.0;
+                for i in 0..n { s += x[i] * c; }
+                for i in 0..n { y[i] = x[i] * s; }
+                y[0]
+            }
+        },
+        // Other ranges, a reversed loop.
+        syn::parse_quote! {
+            fn f(x: &[f64], c: f64) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                for i in 0..n { y[i] = x[i] * c; }
+                for i in 1..n { y[i] = y[i] * c; }
+                for i in (0..n).rev() { y[i] = y[i] * c; }
+                y[0]
+            }
+        },
+        // A call, which may have effects of its own.
+        syn::parse_quote! {
+            fn f(x: &[f64], c: f64) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                for i in 0..n { y[i] = x[i] * c; }
+                for i in 0..n { y[i] = g(y[i]); }
+                y[0]
+            }
+        },
+        // A whole-vector use of what the other loop writes.
+        syn::parse_quote! {
+            fn f(x: &[f64], c: f64) -> f64 {
+                let n = x.len();
+                let mut y = vec![0.0; n];
+                let mut z = vec![0.0; n];
+                for i in 0..n { y[i] = x[i] * c; }
+                for i in 0..n { z[i] = y.len() as f64 * x[i]; }
+                z[0]
+            }
+        },
+    ];
+    for (k, case) in cases.into_iter().enumerate() {
+        let loops = merged_loops(case);
+        assert!(loops.len() >= 2, "case {k}: merged into {loops:?}");
+    }
+}
+
 /// Developer aid: `AUTODIFF_DUMP=path/to/file.rs cargo test -p autodiff-macros dump -- --nocapture`
 /// prints the expansion of every `#[grad]` function in the file, formatted,
 /// even when it does not compile.
