@@ -13,29 +13,9 @@ use autodiff::grad;
 mod common;
 use common::{check_at as check, count, points as pts};
 
-/// GMM's triangular product, `y = x + L x` with L's strict lower triangle
-/// packed by columns and read through a counter, then `‖y‖²`. The reverse
-/// of the inner loop adds `grad_y[j] * x[i]` into `grad_l[li]` and sums
-/// `grad_y[j] * l[li]` for `x[i]`.
-#[grad]
-fn packed_triangle(l: &[f64], x: &[f64], d: usize) -> f64 {
-    let mut y = vec![0.0; d];
-    for i in 0..d {
-        y[i] = x[i];
-    }
-    let mut li = 0;
-    for i in 0..d {
-        for j in i + 1..d {
-            y[j] += l[li] * x[i];
-            li += 1;
-        }
-    }
-    let mut s = 0.0;
-    for i in 0..d {
-        s += y[i] * y[i];
-    }
-    s
-}
+// GMM's triangular product: the reverse of its inner loop adds
+// `grad_y[j] * x[i]` into `grad_l[li]` and sums `grad_y[j] * l[li]` for `x[i]`.
+common::packed_triangle!(packed_triangle, f64);
 
 /// `packed_triangle`'s gradient, derived by hand.
 fn packed_triangle_by_hand(l: &[f64], x: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
@@ -104,26 +84,8 @@ fn triangular_rows_sum_in_blocks_and_add_in_order() {
     }
 }
 
-/// The same product in `f32`.
-#[grad]
-fn packed_triangle_f32(l: &[f32], x: &[f32], d: usize) -> f32 {
-    let mut y = vec![0.0f32; d];
-    for i in 0..d {
-        y[i] = x[i];
-    }
-    let mut li = 0;
-    for i in 0..d {
-        for j in i + 1..d {
-            y[j] += l[li] * x[i];
-            li += 1;
-        }
-    }
-    let mut s = 0.0f32;
-    for i in 0..d {
-        s += y[i] * y[i];
-    }
-    s
-}
+// The same product in `f32`.
+common::packed_triangle!(packed_triangle_f32, f32);
 
 #[test]
 fn triangular_rows_in_f32() {

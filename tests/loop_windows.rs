@@ -22,27 +22,7 @@ fn has(src: &str, code: &str) -> bool {
     count(src, code) > 0
 }
 
-/// GMM's triangular product, `y = L x` with L's strict lower triangle
-/// packed by columns and read through a counter, then `‖y‖²`.
-#[grad]
-fn packed_triangle(l: &[f64], x: &[f64], d: usize) -> f64 {
-    let mut y = vec![0.0; d];
-    for i in 0..d {
-        y[i] = x[i];
-    }
-    let mut li = 0;
-    for i in 0..d {
-        for j in i + 1..d {
-            y[j] += l[li] * x[i];
-            li += 1;
-        }
-    }
-    let mut s = 0.0;
-    for i in 0..d {
-        s += y[i] * y[i];
-    }
-    s
-}
+common::packed_triangle!(packed_triangle, f64);
 
 #[test]
 fn triangular_loops_index_windows_in_both_sweeps() {

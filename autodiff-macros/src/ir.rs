@@ -322,6 +322,15 @@ impl Function {
         out
     }
 
+    /// Per variable, how many instructions assign it (1 for an SSA value).
+    pub fn assignment_counts(&self) -> Vec<usize> {
+        let mut sites = vec![0usize; self.vars.len()];
+        for ins in self.instrs() {
+            sites[ins.dest.0] += 1;
+        }
+        sites
+    }
+
     /// Every instruction, in program order.
     pub fn instrs(&self) -> Vec<&Instr> {
         self.stmts()

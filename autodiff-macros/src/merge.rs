@@ -29,12 +29,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Merges every run of adjacent element-wise loops, in every block.
 pub fn merge_loops(f: &mut Function) {
-    let mut sites = vec![0usize; f.vars.len()];
-    for (s, _, _) in f.stmts() {
-        if let Stmt::Assign(ins) = s {
-            sites[ins.dest.0] += 1;
-        }
-    }
+    let sites = f.assignment_counts();
     block(&mut f.body, &sites);
 }
 
@@ -50,12 +45,11 @@ fn block(b: &mut Block, sites: &[usize]) {
         }
     }
     let mut out: Vec<Stmt> = Vec::with_capacity(b.stmts.len());
-    for s in std::mem::take(&mut b.stmts) {
-        if let (Some(Stmt::Loop(first)), Stmt::Loop(second)) = (out.last_mut(), &s) {
+    for mut s in std::mem::take(&mut b.stmts) {
+        if let (Some(Stmt::Loop(first)), Stmt::Loop(second)) = (out.last_mut(), &mut s) {
             if let Some(rename) = mergeable(first, second, sites) {
-                let mut body = second.body.clone();
-                rename_block(&mut body, &rename);
-                first.body.stmts.extend(body.stmts);
+                rename_block(&mut second.body, &rename);
+                first.body.stmts.append(&mut second.body.stmts);
                 continue;
             }
         }

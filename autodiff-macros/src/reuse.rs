@@ -10,12 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Removes repeated element reads into temporaries and renames their uses.
 pub fn reuse_element_reads(f: &mut Function) {
-    let mut sites = vec![0usize; f.vars.len()];
-    for (s, _, _) in f.stmts() {
-        if let Stmt::Assign(ins) = s {
-            sites[ins.dest.0] += 1;
-        }
-    }
+    let sites = f.assignment_counts();
     let temp: Vec<bool> = f.vars.iter().map(|v| v.temp).collect();
     let mut rename = HashMap::new();
     block(&mut f.body, &temp, &sites, &mut rename);

@@ -213,3 +213,35 @@ pub fn squeeze(src: &str) -> String {
 pub fn count(src: &str, code: &str) -> usize {
     squeeze(src).matches(&squeeze(code)).count()
 }
+
+/// GMM's triangular product, `y = x + L x` with L's strict lower triangle
+/// packed by columns and read through a counter, then `‖y‖²`, as the
+/// `#[grad]` function `$name` over `$t`: the loop shape of
+/// `tests/loop_windows.rs` (windows by counter) and
+/// `tests/distributed_loops.rs` (blocked reverse sums).
+#[allow(unused_macros)]
+macro_rules! packed_triangle {
+    ($name:ident, $t:ty) => {
+        #[::autodiff::grad]
+        fn $name(l: &[$t], x: &[$t], d: usize) -> $t {
+            let mut y = vec![0.0; d];
+            for i in 0..d {
+                y[i] = x[i];
+            }
+            let mut li = 0;
+            for i in 0..d {
+                for j in i + 1..d {
+                    y[j] += l[li] * x[i];
+                    li += 1;
+                }
+            }
+            let mut s = 0.0;
+            for i in 0..d {
+                s += y[i] * y[i];
+            }
+            s
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use packed_triangle;
