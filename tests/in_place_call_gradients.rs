@@ -6,7 +6,8 @@
 //! reverse runs later (a loop carrying a value) and where its gradient is
 //! taken in the forward pass (top level, a fused loop). Owned values passed
 //! by value (`f(v)` with `v: Vec<f64>`, a `Vec<usize>` of indices), which the
-//! gradient code passes as clones. Each gradient is checked against central
+//! gradient code passes as clones. Constant vectors beside active ones, for
+//! which the caller passes no destination (`()`). Each gradient is checked against central
 //! differences and each value bit for bit.
 
 #![allow(clippy::needless_range_loop, clippy::useless_vec, clippy::ptr_arg)]
@@ -96,6 +97,46 @@ fn callers(x: &[f64], w: f64) -> f64 {
         t += 0.02 * pair(&x[i..i + 2], &c[1..]) + 0.01 * cubes(&x[i..=i + 1]);
     }
     t
+}
+
+/// Differentiates `a` only: a caller must pass `()` for `b`'s destination.
+#[grad(wrt(a))]
+fn dot_wrt_a(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+/// Constant vectors (`c`, `k`, an array of constants) beside active ones,
+/// into callees that differentiate them (`pair`, `dot_owned`: the caller
+/// passes `()` and the callee runs into a scratch buffer) or leave them out
+/// (`dot_wrt_a`), at the top level and in a loop carrying `t`.
+#[grad(wrt(x))]
+fn constant_vector_args(x: &[f64], c: &[f64]) -> f64 {
+    let k = vec![0.5, -1.0, 2.0];
+    let top = pair(x, c) + dot_wrt_a(&x[..3], &k) + dot_owned(&k, [1.0, 2.0, 3.0]);
+    let mut t = top * 0.1;
+    for i in 0..2 {
+        t = t * 0.7 + pair(&c[i..i + 2], &x[i..i + 2]) + dot_wrt_a(&x[i + 1..], &c[i + 1..]);
+        t += 0.1 * dot_owned(&k, [x[i], t, 1.0]);
+    }
+    t
+}
+
+#[grad(wrt(x))]
+fn constant_vector_args32(x: &[f32], c: &[f32]) -> f32 {
+    let mut t = 0.0;
+    for i in 0..2 {
+        t = t * 0.5 + norm32(&x[i..i + 2]) * pair32(&x[i..], c);
+    }
+    t
+}
+
+#[grad]
+fn pair32(a: &[f32], b: &[f32]) -> f32 {
+    a[0] * b[0] + a[1] * b[1]
 }
 
 /// One vector passed twice, whole and as overlapping parts: `f_vjp`.
@@ -254,6 +295,58 @@ fn snapshot_of_in_place_calls() {
         let mut g = gx.clone();
         g.push(gw);
         check("in_place_calls", |q| in_place_calls(&q[..4], q[4]), &p, &g);
+    }
+}
+
+#[test]
+fn constant_vector_arguments_pass_no_destination() {
+    // `()` where the callee would add a gradient nobody wants: before, a
+    // constant vector beside an active one did not compile (`expected
+    // &mut [f64], found ()`).
+    for name in [
+        "pair_vjp_into(",
+        "dot_wrt_a_vjp_into(",
+        "dot_owned_vjp_into(",
+    ] {
+        assert!(CONSTANT_VECTOR_ARGS_GRAD_SOURCE.contains(name), "{name}");
+    }
+    assert!(!CONSTANT_VECTOR_ARGS_GRAD_SOURCE.contains("_vjp("));
+    for seed in 0..8 {
+        let p = pts(8, 210 + seed);
+        let (x, c) = (&p[..4], &p[4..]);
+        let (v, g) = constant_vector_args_grad(x, c);
+        assert_eq!(v.to_bits(), constant_vector_args(x, c).to_bits());
+        check(
+            "constant_vector_args",
+            |q| constant_vector_args(q, c),
+            x,
+            &g,
+        );
+    }
+    for seed in 0..8 {
+        let p: Vec<f64> = pts(6, 230 + seed).iter().map(|v| v + 1.5).collect();
+        let x: Vec<f32> = p[..3].iter().map(|&v| v as f32).collect();
+        let c: Vec<f32> = p[3..5].iter().map(|&v| v as f32).collect();
+        let (v, gx) = constant_vector_args32_grad(&x, &c);
+        assert_eq!(v.to_bits(), constant_vector_args32(&x, &c).to_bits());
+        let f = |q: &[f64]| {
+            let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+            constant_vector_args32(&q, &c) as f64
+        };
+        let g: Vec<f64> = gx.iter().map(|&v| v as f64).collect();
+        // Central differences in f32 resolve about three digits.
+        let h = 1e-2;
+        for i in 0..3 {
+            let (mut up, mut dn) = (p[..3].to_vec(), p[..3].to_vec());
+            up[i] += h;
+            dn[i] -= h;
+            let fd = (f(&up) - f(&dn)) / (2.0 * h);
+            assert!(
+                (fd - g[i]).abs() <= 2e-2 * fd.abs().max(1.0),
+                "{i}: {fd} vs {}",
+                g[i]
+            );
+        }
     }
 }
 

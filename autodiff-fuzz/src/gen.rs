@@ -998,6 +998,12 @@ impl Gen<'_> {
                         let v = self.rng.pick(&vs).clone();
                         let arg = self.sub_slice(&v.name);
                         args.push(Arg::Slice(arg));
+                    } else if self.rng.chance(0.2) {
+                        // A constant vector (beside active ones: the caller
+                        // passes the callee no destination for it).
+                        let len = 3 + self.rng.below(2);
+                        let es = (0..len).map(|_| E::Lit(*self.rng.pick(&LITS))).collect();
+                        args.push(Arg::Arr(es));
                     } else {
                         let len = 3 + self.rng.below(2);
                         let es = (0..len)

@@ -144,7 +144,7 @@ fn generate(func: &syn::ItemFn, sig: &signature::Signature, pullback: &syn::Path
         .map(|i| match diff.iter().position(|&d| d == i) {
             Some(k) if matches!(sig.params[i].kind, ParamKind::Vector) => {
                 let (dst, gk) = (&dsts[i], &gnames[k]);
-                into_adds.push(quote!(::autodiff::__rt::accumulate(#dst, &#gk);));
+                into_adds.push(quote!(::autodiff::__rt::VectorDst::add(#dst, &#gk);));
                 quote!(())
             }
             Some(k) => gnames[k].to_token_stream(),

@@ -265,12 +265,24 @@ pub fn emit(
     let mut bound = HashMap::new();
     let mut zero_starts = Vec::new();
     let mut into_starts = Vec::new();
+    // A caller passes `()` for a constant vector argument: the adjoint is
+    // then a scratch buffer of the callee's (`VectorDst` in the runtime).
+    let mut into_scratch = Vec::new();
     for (i, (p, v)) in sig.params.iter().zip(&f.params).enumerate() {
         let Some(v) = v else { continue };
         if matches!(p.kind, ParamKind::Vector) && crate::signature::borrowed(&p.ty) {
             let start = gnames.fresh("adjoint_start");
+            let scratch = gnames.fresh("adjoint_scratch");
+            let (dst, x) = (&dsts[i], &f.vars[v.0].ident);
             zero_starts.push((start.clone(), crate::reverse::zero_tokens(f, *v)));
-            into_starts.push((start.clone(), dsts[i].to_token_stream()));
+            into_starts.push((
+                start.clone(),
+                quote!(::autodiff::__rt::VectorDst::slot(#dst, &mut #scratch, &#x)),
+            ));
+            // Typed: a parameter whose adjoint nothing reads leaves it unused.
+            let elem = crate::signature::vector_elem(p);
+            into_scratch
+                .push(quote!(let mut #scratch: ::std::vec::Vec<#elem> = ::std::vec::Vec::new();));
             bound.insert(*v, start);
         }
     }
@@ -348,7 +360,7 @@ pub fn emit(
         .map(|(((p, v), g), dst)| match (&p.kind, g) {
             (ParamKind::Vector, Some(g)) => {
                 if !v.is_some_and(|v| bound.contains_key(&v)) {
-                    into_tail.push(quote!(::autodiff::__rt::accumulate(#dst, &#g);));
+                    into_tail.push(quote!(::autodiff::__rt::VectorDst::add(#dst, &#g);));
                 }
                 quote!(())
             }
@@ -416,6 +428,7 @@ pub fn emit(
         #allow
         #vis fn #into_name #generics (#(#params,)* #cot: #ret_ty, #dsts_arg: (#(#dst_tys,)*)) -> (#ret_ty, (#(#into_tys,)*)) #where_clause {
             let (#(#dsts,)*) = #dsts_arg;
+            #(#into_scratch)*
             #into_code
             #(#into_tail)*
             (#value, (#(#into_entries,)*))

@@ -193,24 +193,30 @@ pub fn grad_type(p: &Param) -> Type {
 }
 
 /// The `f_vjp_into` calling convention for one parameter: the destination a
-/// caller passes (`&mut [T]` for a vector, into which the callee adds its
-/// gradient; `()` otherwise) and the entry it gets back (a scalar's or a
+/// caller passes (for a vector, any `VectorDst`: `&mut [T]`, into which the
+/// callee adds its gradient, or `()` for a constant argument; `()` otherwise) and the entry it gets back (a scalar's or a
 /// tensor's gradient; `()` otherwise).
 pub fn into_types(p: &Param) -> (TokenStream, TokenStream) {
     match p.kind {
         ParamKind::Vector => {
-            let elem = match grad_type(p) {
-                Type::Array(a) => a.elem.to_token_stream(),
-                Type::Path(t) => match &t.path.segments.last().expect("Vec").arguments {
-                    syn::PathArguments::AngleBracketed(a) => a.args.to_token_stream(),
-                    _ => unreachable!("a vector's gradient is a Vec<T>"),
-                },
-                _ => unreachable!("a vector's gradient is a Vec<T> or an array"),
-            };
-            (quote!(&mut [#elem]), quote!(()))
+            let elem = vector_elem(p);
+            (quote!(impl ::autodiff::__rt::VectorDst<#elem>), quote!(()))
         }
         ParamKind::Constant => (quote!(()), quote!(())),
         _ => (quote!(()), grad_type(p).to_token_stream()),
+    }
+}
+
+/// The element type of a vector parameter's gradient (`T` of `Vec<T>` or
+/// `[T; N]`).
+pub fn vector_elem(p: &Param) -> TokenStream {
+    match grad_type(p) {
+        Type::Array(a) => a.elem.to_token_stream(),
+        Type::Path(t) => match &t.path.segments.last().expect("Vec").arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.to_token_stream(),
+            _ => unreachable!("a vector's gradient is a Vec<T>"),
+        },
+        _ => unreachable!("a vector's gradient is a Vec<T> or an array"),
     }
 }
 

@@ -104,6 +104,53 @@ pub fn zeroed_for<'a, T: Real, A: AsRef<[T]> + ?Sized>(
     scratch
 }
 
+/// Where a callee's `f_vjp_into` puts a vector parameter's gradient: the
+/// caller's adjoint (`&mut [T]`, added into in place), or `()` when the
+/// caller's argument is a constant there and nothing wants that gradient.
+///
+/// A caller cannot see whether its callee differentiates a vector parameter
+/// (`#[grad(wrt(...))]` may leave it out), so the destination of a constant
+/// vector argument must fit either convention: the callee's parameter takes
+/// any `VectorDst`, and `()` gets a zeroed scratch buffer to run into.
+pub trait VectorDst<T: Real> {
+    /// The adjoint to add the gradient into: `self`, or `scratch` zeroed to
+    /// `like`'s length.
+    fn slot<'a, A: AsRef<[T]> + ?Sized>(self, scratch: &'a mut Vec<T>, like: &A) -> &'a mut [T]
+    where
+        Self: 'a;
+
+    /// `self[i] += src[i]` (nothing for `()`).
+    fn add(self, src: &[T]);
+}
+
+impl<T: Real> VectorDst<T> for &mut [T] {
+    #[inline]
+    fn slot<'a, A: AsRef<[T]> + ?Sized>(self, _: &'a mut Vec<T>, _: &A) -> &'a mut [T]
+    where
+        Self: 'a,
+    {
+        self
+    }
+
+    #[inline]
+    fn add(self, src: &[T]) {
+        accumulate(self, src);
+    }
+}
+
+impl<T: Real> VectorDst<T> for () {
+    #[inline]
+    fn slot<'a, A: AsRef<[T]> + ?Sized>(self, scratch: &'a mut Vec<T>, like: &A) -> &'a mut [T]
+    where
+        Self: 'a,
+    {
+        zeroed_for(scratch, like)
+    }
+
+    #[inline]
+    fn add(self, _: &[T]) {}
+}
+
 /// The sum of a vector adjoint: what flows back to `v` from `vec![v; n]`.
 #[inline]
 pub fn sum<T: Real>(v: &[T]) -> T {
