@@ -365,6 +365,24 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
     if wanted == Some(None) {
         return ParamKind::Constant;
     }
+    if let Type::Reference(r) = ty {
+        let target = Type::Reference(syn::TypeReference {
+            mutability: None,
+            ..r.clone()
+        });
+        if r.mutability.is_some()
+            && (float_of(&r.elem).is_some() || float_vector(&target).is_some())
+        {
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "#[grad] does not support `&mut` parameters (`{name}: {}`): a differentiated function returns its result as one `f32`/`f64`. Take the values as `&[T]` and return a scalar (one call per output element if need be), and let the caller write them",
+                    type_string(ty)
+                ),
+            );
+            return ParamKind::Constant;
+        }
+    }
     if tensor_collection(ty) {
         cx.error_spanned_by(
             ty,
@@ -411,4 +429,5 @@ pub fn type_string(ty: &Type) -> String {
         .replace(" >", ">")
         .replace(" ,", ",")
         .replace(" :: ", "::")
+        .replace("&mut[", "&mut [")
 }

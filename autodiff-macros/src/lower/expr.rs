@@ -499,6 +499,10 @@ pub(super) fn describe_unsupported(e: &Expr) -> (&'static str, &'static str) {
         Expr::Array(_) | Expr::Repeat(_) => {
             ("array expressions", "build vectors with `vec![value; n]`")
         }
+        Expr::Reference(r) if r.mutability.is_some() => (
+            "`&mut` arguments (a callee writing into a vector)",
+            "a differentiated callee takes vectors as `&v` and returns one `f32`/`f64`: fill the vector in this function's own loop (`v[i] = ...`), calling a `#[grad]` function per element if need be",
+        ),
         Expr::Reference(_) => (
             "references (`&x`) here",
             "pass vectors to calls as `&x`; pass scalars by value",
