@@ -329,24 +329,7 @@ fn constant_vector_arguments_pass_no_destination() {
         let c: Vec<f32> = p[3..5].iter().map(|&v| v as f32).collect();
         let (v, gx) = constant_vector_args32_grad(&x, &c);
         assert_eq!(v.to_bits(), constant_vector_args32(&x, &c).to_bits());
-        let f = |q: &[f64]| {
-            let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-            constant_vector_args32(&q, &c) as f64
-        };
-        let g: Vec<f64> = gx.iter().map(|&v| v as f64).collect();
-        // Central differences in f32 resolve about three digits.
-        let h = 1e-2;
-        for i in 0..3 {
-            let (mut up, mut dn) = (p[..3].to_vec(), p[..3].to_vec());
-            up[i] += h;
-            dn[i] -= h;
-            let fd = (f(&up) - f(&dn)) / (2.0 * h);
-            assert!(
-                (fd - g[i]).abs() <= 2e-2 * fd.abs().max(1.0),
-                "{i}: {fd} vs {}",
-                g[i]
-            );
-        }
+        check_f32_coarse(|q| constant_vector_args32(q, &c), &x, &gx);
     }
 }
 
@@ -366,26 +349,35 @@ fn a_vector_passed_twice_keeps_the_returned_gradients() {
 fn f32_vectors_are_added_in_place() {
     assert!(CALLERS32_GRAD_SOURCE.contains("norm32_vjp_into("));
     for seed in 0..8 {
-        let x64: Vec<f64> = pts(3, 150 + seed).iter().map(|v| v + 2.0).collect();
-        let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        let x: Vec<f32> = pts(3, 150 + seed)
+            .iter()
+            .map(|&v| (v + 2.0) as f32)
+            .collect();
         let (v, g) = callers32_grad(&x);
         assert_eq!(v.to_bits(), callers32(&x).to_bits());
-        let f64_of = |q: &[f64]| {
-            let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-            callers32(&q) as f64
-        };
-        // Central differences in f32 resolve about three digits.
-        let h = 1e-2;
-        for i in 0..3 {
-            let (mut up, mut dn) = (x64.clone(), x64.clone());
-            up[i] += h;
-            dn[i] -= h;
-            let fd = (f64_of(&up) - f64_of(&dn)) / (2.0 * h);
-            assert!(
-                (fd - g[i] as f64).abs() <= 2e-2 * fd.abs().max(1.0),
-                "x[{i}]: {fd} vs {}",
-                g[i]
-            );
-        }
+        check_f32_coarse(callers32, &x, &g);
+    }
+}
+
+/// `g`, the gradient of an `f32` function with no `f64` twin, against its
+/// own central differences at step 1e-2: in f32 they resolve about three
+/// digits, so each entry must agree to 2e-2 relative (absolute below 1).
+fn check_f32_coarse(f: impl Fn(&[f32]) -> f32, x: &[f32], g: &[f32]) {
+    let h = 1e-2;
+    let at = |q: &[f64]| {
+        let q: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+        f(&q) as f64
+    };
+    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    for i in 0..x.len() {
+        let (mut up, mut dn) = (x64.clone(), x64.clone());
+        up[i] += h;
+        dn[i] -= h;
+        let fd = (at(&up) - at(&dn)) / (2.0 * h);
+        let gi = g[i] as f64;
+        assert!(
+            (fd - gi).abs() <= 2e-2 * fd.abs().max(1.0),
+            "x[{i}]: {fd} vs {gi}"
+        );
     }
 }

@@ -104,14 +104,13 @@ fn is_constant_type(ty: &Type) -> bool {
 /// `[T; N]`.
 pub fn float_vector(ty: &Type) -> Option<Type> {
     match ty {
-        Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
-            Type::Slice(s) => {
-                float_of(&s.elem)?;
-                let e = &s.elem;
-                Some(syn::parse_quote!(::std::vec::Vec<#e>))
-            }
-            inner => float_vector(inner),
-        },
+        Type::Reference(r) if r.mutability.is_none() => float_vector(&r.elem),
+        // Behind a reference only (`&[T]`): a parameter cannot be unsized.
+        Type::Slice(s) => {
+            float_of(&s.elem)?;
+            let e = &s.elem;
+            Some(syn::parse_quote!(::std::vec::Vec<#e>))
+        }
         Type::Array(a) => {
             float_of(&a.elem)?;
             Some(Type::Array(a.clone()))
@@ -194,8 +193,9 @@ pub fn grad_type(p: &Param) -> Type {
 
 /// The `f_vjp_into` calling convention for one parameter: the destination a
 /// caller passes (for a vector, any `VectorDst`: `&mut [T]`, into which the
-/// callee adds its gradient, or `()` for a constant argument; `()` otherwise) and the entry it gets back (a scalar's or a
-/// tensor's gradient; `()` otherwise).
+/// callee adds its gradient, or `()` for a constant argument; `()`
+/// otherwise) and the entry it gets back (a scalar's or a tensor's gradient;
+/// `()` otherwise).
 pub fn into_types(p: &Param) -> (TokenStream, TokenStream) {
     match p.kind {
         ParamKind::Vector => {
@@ -366,12 +366,8 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
         return ParamKind::Constant;
     }
     if let Type::Reference(r) = ty {
-        let target = Type::Reference(syn::TypeReference {
-            mutability: None,
-            ..r.clone()
-        });
         if r.mutability.is_some()
-            && (float_of(&r.elem).is_some() || float_vector(&target).is_some())
+            && (float_of(&r.elem).is_some() || float_vector(&r.elem).is_some())
         {
             cx.error_spanned_by(
                 ty,
@@ -420,7 +416,6 @@ pub fn type_string(ty: &Type) -> String {
     ty.to_token_stream()
         .to_string()
         .replace("& ", "&")
-        .replace(" [", "[")
         .replace("[ ", "[")
         .replace(" ]", "]")
         .replace(" ;", ";")
@@ -429,5 +424,4 @@ pub fn type_string(ty: &Type) -> String {
         .replace(" >", ">")
         .replace(" ,", ",")
         .replace(" :: ", "::")
-        .replace("&mut[", "&mut [")
 }
