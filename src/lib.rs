@@ -41,6 +41,9 @@ pub mod __rt {
     pub use autodiff_runtime::rules::*;
     pub use autodiff_runtime::tape::{push_reserved, Tape};
     pub use autodiff_runtime::tensor;
+    pub use autodiff_runtime::view::{
+        view_covers, view_index, view_len, view_len_from, view_len_inclusive,
+    };
     pub use autodiff_runtime::window::{window, window_mut};
     pub use autodiff_runtime::{relu, sigmoid, softplus};
 }

@@ -479,6 +479,9 @@ impl Printer<'_> {
 enum VarKind {
     Scalar,
     Vector,
+    /// `let r = &x[..];`: a sub-slice binding of the slice parameter, as
+    /// long as it (so every index that fits `x` fits it).
+    View,
 }
 
 #[derive(Clone, Debug)]
@@ -608,10 +611,45 @@ impl Gen<'_> {
     // ---- index expressions (for vectors of length m >= 3)
 
     fn m_expr(&mut self) -> String {
-        match &self.slice {
+        match self.slice_or_view() {
             Some(x) if self.rng.chance(0.25) => format!("{x}.len()"),
             _ => "m".into(),
         }
+    }
+
+    /// The slice parameter, or now and then a view of it in scope.
+    fn slice_or_view(&mut self) -> Option<String> {
+        let views: Vec<String> = self
+            .vars()
+            .filter(|v| matches!(v.kind, VarKind::View))
+            .map(|v| v.name.clone())
+            .collect();
+        if !views.is_empty() && self.rng.chance(0.5) {
+            return Some(self.rng.pick(&views).clone());
+        }
+        self.slice.clone()
+    }
+
+    /// Now and then `let rK = &x[<all of it>];` (or of a view in scope),
+    /// each form of range and a start read from a loop variable.
+    fn maybe_view(&mut self, out: &mut Vec<S>) {
+        let Some(base) = self.slice_or_view() else {
+            return;
+        };
+        if !self.rng.chance(0.2) {
+            return;
+        }
+        let name = self.fresh("r");
+        let vars: Vec<String> = self.loops.iter().filter_map(|l| l.var.clone()).collect();
+        let range = match self.rng.below(5) {
+            0 => "..".to_string(),
+            1 => format!("0..{base}.len()"),
+            2 => format!("..={base}.len() - 1"),
+            3 if !vars.is_empty() => format!("{} * 0..", self.rng.pick(&vars)),
+            _ => "0..".to_string(),
+        };
+        out.push(S::Raw(format!("let {name} = &{base}[{range}];")));
+        self.declare(&name, VarKind::View, false, SLICE_DOMAIN.1);
     }
 
     fn index(&mut self) -> String {
@@ -678,7 +716,7 @@ impl Gen<'_> {
                     }
                 }
                 7 | 8 => {
-                    if let Some(x) = self.slice.clone() {
+                    if let Some(x) = self.slice_or_view() {
                         let i = self.index();
                         return (E::Atom(format!("{x}[{i}]")), SLICE_DOMAIN.1);
                     }
@@ -993,7 +1031,7 @@ impl Gen<'_> {
                     let vs = self.vectors();
                     let r = self.rng.below(3);
                     if r == 0 && self.slice.is_some() {
-                        args.push(Arg::Slice(self.slice.clone().unwrap()));
+                        args.push(Arg::Slice(self.slice_or_view().unwrap()));
                     } else if r == 1 && !vs.is_empty() {
                         let v = self.rng.pick(&vs).clone();
                         let arg = self.sub_slice(&v.name);
@@ -1133,7 +1171,7 @@ impl Gen<'_> {
             // `e`, the loop autodiff-macros/src/distribute.rs splits.
             let op = if self.rng.chance(0.5) { "=" } else { "+=" };
             // Often times the slice's element (an axpy when `e` is a scalar).
-            let (e, b) = match self.slice.clone() {
+            let (e, b) = match self.slice_or_view() {
                 Some(x) if self.rng.chance(0.5) => (
                     E::Bin(Box::new(E::Atom(format!("{x}[{var}]"))), "*", Box::new(e)),
                     b * SLICE_DOMAIN.1,
@@ -1168,6 +1206,7 @@ impl Gen<'_> {
                 }
             }
         }
+        self.maybe_view(&mut out);
         for _ in 0..n {
             if self.budget <= 0 {
                 break;

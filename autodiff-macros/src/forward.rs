@@ -420,6 +420,7 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
             }
             Form::List { vec: false } => quote!([#(#a),*]),
             Form::List { vec: true } => quote!(::std::vec![#(#a),*]),
+            Form::ViewIndex => quote!(::autodiff::__rt::view_index(#(#a),*)),
         }
     }
 }

@@ -134,6 +134,11 @@ pub enum Form {
     /// A runtime tensor function, called with its tensors borrowed
     /// ([`crate::tensor_rules::forward`]).
     Tensor,
+    /// `__rt::view_index(start, i, len)`: where element `i` of a sub-slice
+    /// binding lies in its vector ([`crate::lower`]'s views). A form of its
+    /// own so the passes can treat it as the arithmetic it is: recomputed
+    /// rather than taped, read once per block, checked once per loop.
+    ViewIndex,
 }
 
 /// What is known of an operation's derivative.

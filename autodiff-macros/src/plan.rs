@@ -560,7 +560,7 @@ fn cheap(ins: &Instr) -> bool {
         ),
         Op::NonDiff => matches!(
             ins.form,
-            Form::Infix(_) | Form::Prefix(_) | Form::Cast(_) | Form::Copy
+            Form::Infix(_) | Form::Prefix(_) | Form::Cast(_) | Form::Copy | Form::ViewIndex
         ),
         _ => false,
     }

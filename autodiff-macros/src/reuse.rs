@@ -3,9 +3,11 @@
 //! iteration when `x` is written in the loop). A read of an element already
 //! read in the same block, with neither the vector nor the index written in
 //! between, reuses the first read. The value is the same load, so the
-//! forward result is unchanged bit for bit.
+//! forward result is unchanged bit for bit. The same goes for a sub-slice
+//! binding's `r[i] * r[i]`, whose two positions `__rt::view_index(a, i, n)`
+//! are one value: once they are, the reads are too.
 
-use crate::ir::{Block, Function, Op, Operand, Stmt, VarId};
+use crate::ir::{Block, Form, Function, Instr, Op, Operand, Stmt, VarId};
 use std::collections::{HashMap, HashSet};
 
 /// Removes repeated element reads into temporaries and renames their uses.
@@ -21,38 +23,50 @@ pub fn reuse_element_reads(f: &mut Function) {
     rename_operand(&mut f.ret, &rename);
 }
 
-/// The key of an element read: the vector and the index.
-fn key(ins: &crate::ir::Instr) -> Option<(VarId, String)> {
-    let base = match ins.args.first()? {
-        Operand::Var(v) | Operand::Ref(v) => *v,
-        Operand::Const(_) | Operand::Slice(..) => return None,
+/// What makes two instructions the same value: an element read's vector
+/// and index, or a view's position's operands (`__rt::view_index`, pure
+/// arithmetic with a check): a tag and the variables it depends on, which
+/// [`block`] resolves through the renames so far.
+fn key(ins: &Instr, rename: &HashMap<VarId, VarId>) -> Option<(String, Vec<VarId>)> {
+    let tag = match (ins.op, &ins.form) {
+        (Op::Index, _) if ins.args.len() == 2 => "index",
+        (Op::NonDiff, Form::ViewIndex) => "view",
+        _ => return None,
     };
-    let index = match ins.args.get(1)? {
-        Operand::Var(v) | Operand::Ref(v) => format!("v{}", v.0),
-        Operand::Const(c) => format!("c{}", c.tokens),
-        Operand::Slice(..) => return None,
-    };
-    Some((base, index))
+    let mut text = tag.to_string();
+    let mut deps = Vec::new();
+    for a in &ins.args {
+        match a {
+            Operand::Var(v) | Operand::Ref(v) => {
+                let v = resolve(*v, rename);
+                text += &format!(" v{}", v.0);
+                deps.push(v);
+            }
+            Operand::Const(c) => text += &format!(" c{}", c.tokens),
+            Operand::Slice(..) => return None,
+        }
+    }
+    Some((text, deps))
 }
 
 fn block(b: &mut Block, temp: &[bool], sites: &[usize], rename: &mut HashMap<VarId, VarId>) {
-    // Reads seen so far in this block: key -> the variable holding it.
-    let mut seen: HashMap<(VarId, String), VarId> = HashMap::new();
+    // Values seen so far in this block: key -> (what it depends on, the
+    // variable holding it).
+    let mut seen: HashMap<String, (Vec<VarId>, VarId)> = HashMap::new();
     let mut keep = Vec::with_capacity(b.stmts.len());
     for mut s in std::mem::take(&mut b.stmts) {
-        let mut first_read = None;
+        let mut first = None;
         match &mut s {
             Stmt::Assign(ins) => {
-                let read = (ins.op == Op::Index && ins.decl && sites[ins.dest.0] == 1)
-                    .then(|| key(ins))
-                    .flatten()
-                    .map(|(base, index)| (resolve(base, rename), index));
-                match read.as_ref().and_then(|k| seen.get(k)) {
-                    Some(&first) if temp[ins.dest.0] => {
-                        rename.insert(ins.dest, first);
+                let k = (ins.decl && sites[ins.dest.0] == 1)
+                    .then(|| key(ins, rename))
+                    .flatten();
+                match k.as_ref().and_then(|(text, _)| seen.get(text)) {
+                    Some(&(_, held)) if temp[ins.dest.0] => {
+                        rename.insert(ins.dest, held);
                         continue;
                     }
-                    _ => first_read = read.map(|k| (k, ins.dest)),
+                    _ => first = k.map(|k| (k, ins.dest)),
                 }
             }
             Stmt::If(i) => {
@@ -64,13 +78,13 @@ fn block(b: &mut Block, temp: &[bool], sites: &[usize], rename: &mut HashMap<Var
         }
         let mut written = HashSet::new();
         s.writes(&mut written);
-        // A read is stale once its vector or index variable is written.
-        for w in written {
-            let tag = format!("v{}", w.0);
-            seen.retain(|(base, index), held| *base != w && *index != tag && *held != w);
-        }
-        if let Some((k, dest)) = first_read {
-            seen.entry(k).or_insert(dest);
+        // A value is stale once anything it depends on, or its holder, is
+        // written.
+        seen.retain(|_, (deps, held)| {
+            !written.contains(held) && deps.iter().all(|d| !written.contains(d))
+        });
+        if let Some(((text, deps), dest)) = first {
+            seen.entry(text).or_insert((deps, dest));
         }
         keep.push(s);
     }

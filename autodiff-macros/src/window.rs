@@ -151,6 +151,10 @@ pub fn rewrite(
     let at = Ident::new(&format!("window_at_{}", walk.id), span);
     let n = Ident::new(&format!("window_count_{}", walk.id), span);
     let start = Ident::new(&format!("window_start_{}", walk.id), span);
+    let (tts, view_lens) = match &walk.var {
+        Some((x, _)) => view_positions(&tts, x),
+        None => (tts, Vec::new()),
+    };
 
     // The indices a window can replace, with where each may be read: a
     // counter only on its side of its step.
@@ -288,12 +292,75 @@ pub fn rewrite(
         None => head,
     };
     let start_let = walk.var.as_ref().map(|(_, s)| quote!(let #start = #s;));
+    let view_checks = view_lens
+        .iter()
+        .map(|len| quote!(#rt::view_covers(#start, #n, #len);));
     Some(quote!({
         let #n = #count;
         #start_let
+        #(#view_checks)*
         #(#lets)*
         #head
     }))
+}
+
+/// A sub-slice binding's positions `let t = __rt::view_index(b, x, len);`
+/// (see [`crate::lower`]'s views) for the loop variable `x`, with `b` and
+/// `len` not assigned in the body, rewritten to `let t = b + x;`: the loop
+/// visits `x = start .. start + n`, so one check before it (returned: the
+/// `len` of each) that `start + n <= len` stands for every iteration's, and
+/// the index becomes the base-plus-variable shape [`offsets`] windows. Only
+/// top-level statements are rewritten: every iteration runs those.
+fn view_positions(tts: &[TokenTree], x: &Ident) -> (Vec<TokenTree>, Vec<Ident>) {
+    let assigned = assigned(tts);
+    let stable = |i: &Ident| !assigned.contains(&i.to_string()) && i != x;
+    let call: Vec<String> = quote!(::autodiff::__rt::view_index)
+        .into_iter()
+        .map(|t| t.to_string())
+        .collect();
+    let mut out = Vec::with_capacity(tts.len());
+    let mut lens: Vec<Ident> = Vec::new();
+    let mut k = 0;
+    while k < tts.len() {
+        let starts = k == 0 || matches!(&tts[k - 1], TokenTree::Punct(p) if p.as_char() == ';');
+        let rhs = k + 3;
+        let head_matches = starts
+            && matches!(&tts[k], TokenTree::Ident(i) if i == "let")
+            && matches!(tts.get(k + 1), Some(TokenTree::Ident(_)))
+            && matches!(tts.get(k + 2), Some(TokenTree::Punct(p)) if p.as_char() == '=')
+            && tts.len() > rhs + call.len()
+            && tts[rhs..rhs + call.len()]
+                .iter()
+                .zip(&call)
+                .all(|(t, c)| t.to_string() == *c);
+        let args = match tts.get(rhs + call.len()) {
+            Some(TokenTree::Group(g))
+                if head_matches && g.delimiter() == Delimiter::Parenthesis =>
+            {
+                g.stream().into_iter().collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        };
+        let semi = matches!(tts.get(rhs + call.len() + 1), Some(TokenTree::Punct(p)) if p.as_char() == ';');
+        if let (
+            true,
+            [TokenTree::Ident(b), TokenTree::Punct(c1), TokenTree::Ident(v), TokenTree::Punct(c2), TokenTree::Ident(len)],
+        ) = (semi, &args[..])
+        {
+            if c1.as_char() == ',' && c2.as_char() == ',' && v == x && stable(b) && stable(len) {
+                out.extend(tts[k..rhs].iter().cloned());
+                out.extend(quote!(#b + #v));
+                if !lens.contains(len) {
+                    lens.push(len.clone());
+                }
+                k = rhs + call.len() + 1;
+                continue;
+            }
+        }
+        out.push(tts[k].clone());
+        k += 1;
+    }
+    (out, lens)
 }
 
 /// Indices that are the loop variable plus a base every iteration computes

@@ -38,7 +38,7 @@ pub fn window_mut<T>(v: &mut [T], start: usize, n: usize) -> &mut [T] {
 
 #[inline(always)]
 #[track_caller]
-fn fits(len: usize, start: usize, n: usize) {
+pub(crate) fn fits(len: usize, start: usize, n: usize) {
     if n > 0 && start.checked_add(n).is_none_or(|end| end > len) {
         out_of_bounds(len, start.max(len));
     }
@@ -47,7 +47,7 @@ fn fits(len: usize, start: usize, n: usize) {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn out_of_bounds(len: usize, index: usize) -> ! {
+pub(crate) fn out_of_bounds(len: usize, index: usize) -> ! {
     panic!("index out of bounds: the len is {len} but the index is {index}")
 }
 

@@ -351,12 +351,15 @@ impl Lowerer<'_> {
                         match source {
                             Source::Index => lw.bind(ident, Some(kvar), None),
                             Source::Element(root) => {
-                                let p = Pending {
-                                    op: Op::Index,
-                                    form: Form::Index,
-                                    args: vec![Operand::Var(*root), Operand::Var(kvar)],
-                                    what: "indexing".into(),
-                                    origin: TokenStream::new(),
+                                let p = match root {
+                                    Root::Vector(v) => Pending {
+                                        op: Op::Index,
+                                        form: Form::Index,
+                                        args: vec![Operand::Var(*v), Operand::Var(kvar)],
+                                        what: "indexing".into(),
+                                        origin: TokenStream::new(),
+                                    },
+                                    Root::View(view) => lw.view_visited(view, kvar),
                                 };
                                 let v = lw.bind_pending(p, Some(BindAs::User(ident, None)));
                                 lw.bind(ident, Some(v), None);
@@ -480,22 +483,25 @@ impl Lowerer<'_> {
     }
 
     /// `min` of the lengths of the vectors iterated together.
-    pub(super) fn length_of(&mut self, roots: &[VarId]) -> Option<Operand> {
+    pub(super) fn length_of(&mut self, roots: &[Root]) -> Option<Operand> {
         let mut len: Option<Operand> = None;
         for r in roots {
-            let l = Operand::Var(self.bind_pending(
-                Pending {
-                    op: Op::NonDiff,
-                    form: Form::Method {
-                        name: Ident::new("len", Span::call_site()),
-                        turbofish: None,
+            let l = match r {
+                Root::View(view) => view.len.clone(),
+                Root::Vector(v) => Operand::Var(self.bind_pending(
+                    Pending {
+                        op: Op::NonDiff,
+                        form: Form::Method {
+                            name: Ident::new("len", Span::call_site()),
+                            turbofish: None,
+                        },
+                        args: vec![Operand::Var(*v)],
+                        what: String::new(),
+                        origin: TokenStream::new(),
                     },
-                    args: vec![Operand::Var(*r)],
-                    what: String::new(),
-                    origin: TokenStream::new(),
-                },
-                None,
-            ));
+                    None,
+                )),
+            };
             len = Some(match len {
                 None => l,
                 Some(prev) => Operand::Var(self.bind_pending(
@@ -536,8 +542,12 @@ impl Lowerer<'_> {
             Expr::Reference(r) => self.iter_shape(&r.expr),
             Expr::Path(p) => {
                 let id = p.path.get_ident()?;
-                let v = self.lookup(&id.to_string())?.var?;
-                (self.vars[v.0].kind == Kind::Vector).then_some(IterShape::Elems(v))
+                let b = self.lookup(&id.to_string())?;
+                if let Some(view) = &b.view {
+                    return Some(IterShape::Elems(Root::View(view.clone())));
+                }
+                let v = b.var?;
+                (self.vars[v.0].kind == Kind::Vector).then_some(IterShape::Elems(Root::Vector(v)))
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
@@ -571,7 +581,7 @@ impl Lowerer<'_> {
         match (shape, pat) {
             (_, Pat::Wild(_)) => true,
             (IterShape::Elems(v), Pat::Ident(pi)) if pi.subpat.is_none() => {
-                out.push((pi.ident.clone(), Source::Element(*v)));
+                out.push((pi.ident.clone(), Source::Element(v.clone())));
                 true
             }
             (IterShape::Enumerate(inner), Pat::Tuple(t)) if t.elems.len() == 2 => {
@@ -761,6 +771,10 @@ impl syn::visit_mut::VisitMut for Renamer<'_, '_> {
                             let ident = self.lw.vars[v.0].ident.clone();
                             *e = syn::parse_quote!(#ident);
                         }
+                        None if b.view.is_some() => {
+                            self.lw.view_misused(&*p, id);
+                            self.ok = false;
+                        }
                         None => {
                             self.lw.cx.error_spanned_by(
                                 &*p,
@@ -783,14 +797,14 @@ impl syn::visit_mut::VisitMut for Renamer<'_, '_> {
 }
 /// How a `for` loop over vectors is iterated.
 pub(super) enum IterShape {
-    Elems(VarId),
+    Elems(Root),
     Enumerate(Box<IterShape>),
     Zip(Box<IterShape>, Box<IterShape>),
 }
 impl IterShape {
-    fn roots(&self, out: &mut Vec<VarId>) {
+    fn roots(&self, out: &mut Vec<Root>) {
         match self {
-            IterShape::Elems(v) => out.push(*v),
+            IterShape::Elems(v) => out.push(v.clone()),
             IterShape::Enumerate(i) => i.roots(out),
             IterShape::Zip(a, b) => {
                 a.roots(out);
@@ -800,9 +814,15 @@ impl IterShape {
     }
 }
 /// The vectors a `for` loop iterates over, and what each pattern name binds.
-pub(super) type SliceLoop = (Vec<VarId>, Vec<(Ident, Source)>);
+pub(super) type SliceLoop = (Vec<Root>, Vec<(Ident, Source)>);
 /// What a loop pattern name is bound to.
 pub(super) enum Source {
     Index,
-    Element(VarId),
+    Element(Root),
+}
+/// A vector a `for` loop walks: a vector variable, or a view of one.
+#[derive(Clone)]
+pub(super) enum Root {
+    Vector(VarId),
+    View(super::view::View),
 }

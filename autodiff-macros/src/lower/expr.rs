@@ -51,6 +51,10 @@ impl Lowerer<'_> {
                         if let Some(b) = self.lookup(&id.to_string()) {
                             return match b.var {
                                 Some(v) => Some(Value::Operand(Operand::Var(v))),
+                                None if b.view.is_some() => {
+                                    self.view_misused(p, id);
+                                    None
+                                }
                                 None => {
                                     self.cx.error_spanned_by(
                                         p,
@@ -164,6 +168,15 @@ impl Lowerer<'_> {
                     "sum",
                 )
             }
+            Expr::MethodCall(m)
+                if m.method == "len"
+                    && m.args.is_empty()
+                    && self.view_of(&m.receiver).is_some() =>
+            {
+                Some(Value::Operand(
+                    self.view_of(&m.receiver).expect("checked").len,
+                ))
+            }
             Expr::MethodCall(m) => {
                 let recv = self.lower_operand(&m.receiver);
                 let args = self.lower_args(&m.args);
@@ -231,13 +244,20 @@ impl Lowerer<'_> {
                 };
                 pending(op, Form::Cast(c.ty.clone()), vec![a], "cast")
             }
+            Expr::Index(ix)
+                if !matches!(&*ix.index, Expr::Range(_)) && self.view_of(&ix.expr).is_some() =>
+            {
+                let view = self.view_of(&ix.expr).expect("checked");
+                let i = self.lower_operand(&ix.index)?;
+                Some(Value::Pending(self.view_element(&view, i)))
+            }
             Expr::Index(ix) => {
                 if matches!(&*ix.index, Expr::Range(_)) {
                     self.cx.error_spanned_by(
                         e,
                         unsupported(
-                            "sub-slices (`x[a..b]`) except as a call's argument",
-                            "pass `&x[a..b]` to the function that uses it, or index single elements (`x[i]`) in a loop",
+                            "sub-slices (`x[a..b]`) except bound by a `let` or passed to a call",
+                            "bind it (`let r = &x[a..b];`) and index or loop over `r`, or pass `&x[a..b]` to the function that uses it",
                         ),
                     );
                     return None;
@@ -255,7 +275,7 @@ impl Lowerer<'_> {
                     );
                     return None;
                 }
-                Some(Value::Pending(index_pending_ops(base, index, ix)))
+                Some(Value::Pending(index_pending_ops(base, index)))
             }
             Expr::Range(r) => {
                 let empty = || {
@@ -358,10 +378,11 @@ impl Lowerer<'_> {
     }
 }
 
-pub(super) fn index_pending(vec: VarId, index: Operand, ix: &syn::ExprIndex) -> Pending {
-    index_pending_ops(Operand::Var(vec), index, ix)
+/// `vec[index]`.
+pub(super) fn index_pending(vec: VarId, index: Operand) -> Pending {
+    index_pending_ops(Operand::Var(vec), index)
 }
-pub(super) fn index_pending_ops(base: Operand, index: Operand, _ix: &syn::ExprIndex) -> Pending {
+pub(super) fn index_pending_ops(base: Operand, index: Operand) -> Pending {
     Pending {
         op: Op::Index,
         form: Form::Index,

@@ -28,6 +28,7 @@ use syn::{BinOp, Expr, Lit, Pat, UnOp};
 mod control;
 mod expr;
 mod tensor;
+mod view;
 
 pub use expr::atomic_tokens;
 use expr::*;
@@ -38,6 +39,8 @@ struct Binding {
     /// The user's token, from which later versions are named.
     ident: Ident,
     ty: Option<syn::Type>,
+    /// A sub-slice binding (`let r = &x[a..b];`, `var` is `None`).
+    view: Option<view::View>,
 }
 
 struct Frame {
@@ -276,8 +279,23 @@ impl Lowerer<'_> {
                     var,
                     ident: ident.clone(),
                     ty,
+                    view: None,
                 },
             );
+    }
+
+    /// Binds `ident` to a view.
+    fn bind_view(&mut self, ident: &Ident, view: view::View) {
+        let frame = self.scopes.last_mut().expect("a scope is always open");
+        frame.names.insert(
+            ident.to_string(),
+            Binding {
+                var: None,
+                ident: ident.clone(),
+                ty: None,
+                view: Some(view),
+            },
+        );
     }
 
     fn lookup(&self, name: &str) -> Option<&Binding> {
@@ -526,6 +544,16 @@ impl Lowerer<'_> {
         };
         match &local.init {
             None => self.bind(&ident, None, ty),
+            // `let r = &x[a..b];`, `let s = r;`: a view.
+            Some(init) if sub_slice(&init.expr).is_some() || self.view_of(&init.expr).is_some() => {
+                let view = match sub_slice(&init.expr) {
+                    Some((base, range)) => self.lower_view(&init.expr, base, range),
+                    None => self.view_of(&init.expr),
+                };
+                if let Some(view) = view {
+                    self.bind_view(&ident, view);
+                }
+            }
             Some(init) => {
                 if let Some(Operand::Var(var)) =
                     self.lower_named(&init.expr, Some(BindAs::User(&ident, ty.clone())))
@@ -625,6 +653,10 @@ impl Lowerer<'_> {
         };
         let (binding_ident, ty, current) = {
             let b = &self.scopes[frame].names[&name];
+            if b.view.is_some() {
+                self.view_misused(rhs, ident);
+                return;
+            }
             (b.ident.clone(), b.ty.clone(), b.var)
         };
         if !crossed {
@@ -743,7 +775,7 @@ impl Lowerer<'_> {
                     else {
                         return;
                     };
-                    let old = self.bind_pending(index_pending(vec, index.clone(), ix), None);
+                    let old = self.bind_pending(index_pending(vec, index.clone()), None);
                     let Some(rhs) = self.lower_operand(&b.right) else {
                         return;
                     };
@@ -776,6 +808,9 @@ impl Lowerer<'_> {
         let right = &b.right;
         let expr: Expr = syn::parse2(quote!(#left #token (#right))).expect("a binary expression");
         let name = ident.to_string();
+        if self.lookup(&name).is_some_and(|bd| bd.view.is_some()) {
+            return self.view_misused(&b.left, &ident);
+        }
         if self.lookup(&name).is_some_and(|bd| bd.var.is_none()) {
             self.cx
                 .error_spanned_by(&b.left, format!("`{ident}` is used before it is assigned"));
@@ -965,8 +1000,15 @@ impl Lowerer<'_> {
         args: impl IntoIterator<Item = &'e Expr>,
     ) -> Option<Vec<Operand>> {
         self.lower_each(args, |s, a| match sub_slice(a) {
+            Some((base, range)) if s.view_of(base).is_some() => {
+                let view = s.lower_view(a, base, range)?;
+                Some(s.view_argument(&view))
+            }
             Some((base, range)) => s.lower_sub_slice(a, base, range),
-            None => s.lower_arg(a),
+            None => match s.view_of(a) {
+                Some(view) => Some(s.view_argument(&view)),
+                None => s.lower_arg(a),
+            },
         })
     }
 
