@@ -352,13 +352,7 @@ impl Lowerer<'_> {
                             Source::Index => lw.bind(ident, Some(kvar), None),
                             Source::Element(root) => {
                                 let p = match root {
-                                    Root::Vector(v) => Pending {
-                                        op: Op::Index,
-                                        form: Form::Index,
-                                        args: vec![Operand::Var(*v), Operand::Var(kvar)],
-                                        what: "indexing".into(),
-                                        origin: TokenStream::new(),
-                                    },
+                                    Root::Vector(v) => index_pending(*v, Operand::Var(kvar)),
                                     Root::View(view) => lw.view_visited(view, kvar),
                                 };
                                 let v = lw.bind_pending(p, Some(BindAs::User(ident, None)));

@@ -269,6 +269,21 @@ impl Lowerer<'_> {
     }
 
     fn bind(&mut self, ident: &Ident, var: Option<VarId>, ty: Option<syn::Type>) {
+        self.insert_binding(ident, var, ty, None);
+    }
+
+    /// Binds `ident` to a view.
+    fn bind_view(&mut self, ident: &Ident, view: view::View) {
+        self.insert_binding(ident, None, None, Some(view));
+    }
+
+    fn insert_binding(
+        &mut self,
+        ident: &Ident,
+        var: Option<VarId>,
+        ty: Option<syn::Type>,
+        view: Option<view::View>,
+    ) {
         self.scopes
             .last_mut()
             .expect("a scope is always open")
@@ -279,23 +294,9 @@ impl Lowerer<'_> {
                     var,
                     ident: ident.clone(),
                     ty,
-                    view: None,
+                    view,
                 },
             );
-    }
-
-    /// Binds `ident` to a view.
-    fn bind_view(&mut self, ident: &Ident, view: view::View) {
-        let frame = self.scopes.last_mut().expect("a scope is always open");
-        frame.names.insert(
-            ident.to_string(),
-            Binding {
-                var: None,
-                ident: ident.clone(),
-                ty: None,
-                view: Some(view),
-            },
-        );
     }
 
     fn lookup(&self, name: &str) -> Option<&Binding> {
@@ -1025,17 +1026,22 @@ impl Lowerer<'_> {
         let v = v?;
         let start = start.map_or(Some(None), |s| s.map(Some))?;
         let end = end.map_or(Some(None), |s| s.map(Some))?;
-        match v {
-            Operand::Var(v) if matches!(self.vars[v.0].kind, Kind::Vector | Kind::Other) => {
-                Some(Operand::Slice(
-                    v,
-                    Box::new(crate::ir::Bounds {
-                        start,
-                        end,
-                        inclusive: matches!(range.limits, syn::RangeLimits::Closed(_)),
-                    }),
-                ))
-            }
+        let v = self.sliced_vector(e, v)?;
+        Some(Operand::Slice(
+            v,
+            Box::new(crate::ir::Bounds {
+                start,
+                end,
+                inclusive: matches!(range.limits, syn::RangeLimits::Closed(_)),
+            }),
+        ))
+    }
+
+    /// The vector `&base[..]` (the expression `e`) slices, `base` lowered
+    /// to `op`; anything else is reported.
+    fn sliced_vector(&self, e: &Expr, op: Operand) -> Option<VarId> {
+        match op {
+            Operand::Var(v) if matches!(self.vars[v.0].kind, Kind::Vector | Kind::Other) => Some(v),
             _ => {
                 self.cx.error_spanned_by(
                     e,

@@ -98,21 +98,11 @@ impl Lowerer<'_> {
                 let checked = self.view_argument(&v);
                 (v.base, v.start, checked)
             }
-            None => match self.lower_operand(base)? {
-                Operand::Var(v) if matches!(self.vars[v.0].kind, Kind::Vector | Kind::Other) => {
-                    (v, usize_const(0), Operand::Ref(v))
-                }
-                _ => {
-                    self.cx.error_spanned_by(
-                        e,
-                        unsupported(
-                            "sub-slices of anything but a vector",
-                            "slice a vector variable (`&x[a..b]` with `x: &[f64]`, `Vec<f32>`, ...)",
-                        ),
-                    );
-                    return None;
-                }
-            },
+            None => {
+                let op = self.lower_operand(base)?;
+                let v = self.sliced_vector(e, op)?;
+                (v, usize_const(0), Operand::Ref(v))
+            }
         };
         let start = range.start.as_ref().map(|s| self.lower_operand(s));
         let end = range.end.as_ref().map(|s| self.lower_operand(s));
