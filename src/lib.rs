@@ -36,7 +36,8 @@ pub use autodiff_runtime::{relu, sigmoid, softplus, stop_gradient, Real};
 #[doc(hidden)]
 pub mod __rt {
     pub use autodiff_runtime::cotangent::{
-        accumulate, accumulate_scaled, add_to_all, scale, sum, zeroed_for, zeros_like, VectorDst,
+        accumulate, accumulate_scaled, add_to_all, reset_like, scale, sum, zeroed_for, zeros_like,
+        VectorDst,
     };
     pub use autodiff_runtime::rules::*;
     pub use autodiff_runtime::tape::{push_reserved, Tape};

@@ -1,5 +1,8 @@
 //! GMM benchmark over ADBench's grid: objective, `#[grad]` gradient and the
-//! hand-written gradient, side by side in one process.
+//! hand-written gradient, side by side in one process, for the three forms of
+//! the objective (`gmm_objective`, `gmm_objective_rowwise`, and
+//! `gmm_objective_helpers`, which calls ADBench's helpers with output
+//! parameters).
 //!
 //! ```sh
 //! cargo run --release -p autodiff-adbench --example gmm_bench            # d × K grid, n = 1000, plus n = 10000
@@ -14,6 +17,7 @@
 use autodiff_adbench::gmm::{
     gmm_objective, gmm_objective_grad, gmm_objective_rowwise, gmm_objective_rowwise_grad,
 };
+use autodiff_adbench::gmm_helpers::{gmm_objective_helpers, gmm_objective_helpers_grad};
 use autodiff_adbench::hand::gmm_objective_grad_hand;
 use autodiff_adbench::instances::{GmmInstance, GMM_D, GMM_K};
 use autodiff_adbench::support::time;
@@ -53,12 +57,14 @@ fn main() {
 
     println!(
         "| d | K | n | objective | `#[grad]` | by hand | grad/obj | hand/obj | `#[grad]`/hand \
-         | row-wise obj | row-wise `#[grad]` | rw grad/rw obj | rw `#[grad]`/hand |"
+         | row-wise obj | row-wise `#[grad]` | rw grad/rw obj | rw `#[grad]`/hand \
+         | helpers obj | helpers `#[grad]` | hp grad/hp obj | hp `#[grad]`/hand |"
     );
-    println!("|{}", " --- |".repeat(13));
+    println!("|{}", " --- |".repeat(17));
     let mut tsv = String::from("d\tk\tn\tvalue\tt_obj\tt_grad\tt_hand\tt_rw_obj\tt_rw_grad\n");
     let mut worst = (0.0f64, 0.0f64);
     let mut worst_rw = (0.0f64, 0.0f64);
+    let mut worst_hp = (0.0f64, 0.0f64);
     for (d, k, n) in sizes {
         let g = GmmInstance::load_or_generate(&dir, d, k, n);
         // One instance, fed to each of the five functions alike.
@@ -97,12 +103,17 @@ fn main() {
         let (fr, (ra, rm, rq)) = on_instance!(gmm_objective_rowwise_grad);
         assert!((f - fr).abs() <= 1e-10 * f.abs(), "{f} vs {fr}");
         agrees([ra, rm, rq].concat());
+        let (fc, (ca, cm, cq)) = on_instance!(gmm_objective_helpers_grad);
+        assert!((f - fc).abs() <= 1e-10 * f.abs(), "{f} vs {fc}");
+        agrees([ca, cm, cq].concat());
 
         let t_obj = time(budget, || on_instance!(gmm_objective));
         let t_grad = time(budget, || on_instance!(gmm_objective_grad));
         let t_hand = time(budget, || on_instance!(gmm_objective_grad_hand));
         let t_robj = time(budget, || on_instance!(gmm_objective_rowwise));
         let t_rgrad = time(budget, || on_instance!(gmm_objective_rowwise_grad));
+        let t_cobj = time(budget, || on_instance!(gmm_objective_helpers));
+        let t_cgrad = time(budget, || on_instance!(gmm_objective_helpers_grad));
         tsv += &format!(
             "{d}\t{k}\t{n}\t{f:e}\t{t_obj:e}\t{t_grad:e}\t{t_hand:e}\t{t_robj:e}\t{t_rgrad:e}\n"
         );
@@ -112,8 +123,12 @@ fn main() {
             worst_rw.0.max(t_rgrad / t_robj),
             worst_rw.1.max(t_rgrad / t_hand),
         );
+        worst_hp = (
+            worst_hp.0.max(t_cgrad / t_cobj),
+            worst_hp.1.max(t_cgrad / t_hand),
+        );
         println!(
-            "| {d} | {k} | {n} | {} | {} | {} | {r1:.2} | {r2:.2} | {r3:.2} | {} | {} | {:.2} | {:.2} |",
+            "| {d} | {k} | {n} | {} | {} | {} | {r1:.2} | {r2:.2} | {r3:.2} | {} | {} | {:.2} | {:.2} | {} | {} | {:.2} | {:.2} |",
             fmt(t_obj),
             fmt(t_grad),
             fmt(t_hand),
@@ -121,6 +136,10 @@ fn main() {
             fmt(t_rgrad),
             t_rgrad / t_robj,
             t_rgrad / t_hand,
+            fmt(t_cobj),
+            fmt(t_cgrad),
+            t_cgrad / t_cobj,
+            t_cgrad / t_hand,
         );
     }
     println!(
@@ -132,5 +151,9 @@ fn main() {
     println!(
         "row-wise form: worst `#[grad]`/objective {:.2}, worst `#[grad]`/hand {:.2}",
         worst_rw.0, worst_rw.1
+    );
+    println!(
+        "helpers form: worst `#[grad]`/objective {:.2}, worst `#[grad]`/hand {:.2}",
+        worst_hp.0, worst_hp.1
     );
 }

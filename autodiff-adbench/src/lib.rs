@@ -4,6 +4,7 @@
 
 pub mod ba;
 pub mod gmm;
+pub mod gmm_helpers;
 pub mod hand;
 pub mod instances;
 pub mod support;

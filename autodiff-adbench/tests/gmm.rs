@@ -64,6 +64,24 @@ fn grad_hand_and_fd_agree() {
         agree(&format!("{tag} #[grad] vs FD"), &ours, &numeric, 1e-8);
         agree(&format!("{tag} hand vs FD"), &hand, &numeric, 1e-8);
 
+        let (vc, (ca, cm, cq)) = autodiff_adbench::gmm_helpers::gmm_objective_helpers_grad(
+            d, k, n, &g.alphas, &g.means, &g.icf, &g.x, g.gamma, g.m,
+        );
+        assert!((vc - v).abs() <= 1e-12 * v.abs(), "{vc} vs {v}");
+        let helpers: Vec<f64> = [&ca[..], &cm[..], &cq[..]].concat();
+        agree(
+            &format!("{tag} helpers #[grad] vs hand"),
+            &helpers,
+            &hand,
+            1e-10,
+        );
+        agree(
+            &format!("{tag} helpers #[grad] vs FD"),
+            &helpers,
+            &numeric,
+            1e-8,
+        );
+
         let (vr, (ra, rm, rq)) =
             gmm_objective_rowwise_grad(d, k, n, &g.alphas, &g.means, &g.icf, &g.x, g.gamma, g.m);
         assert!((vr - v).abs() <= 1e-12 * v.abs(), "{vr} vs {v}");

@@ -9,7 +9,7 @@
 //! value flows through it: the gradient would otherwise be silently wrong.
 
 use crate::ctxt::Ctxt;
-use crate::ir::{Function, Instr, Op, Operand, Stmt, VarId};
+use crate::ir::{Form, Function, Instr, Kind, Op, Operand, Stmt, VarId};
 use crate::signature::{ParamKind, Signature};
 use crate::tensor_rules::Role;
 
@@ -109,6 +109,19 @@ pub fn analyze(cx: &Ctxt, f: &Function, sig: &Signature) -> Activity {
                     ),
                 );
             }
+        }
+        // (Through the call: a location's later versions may be active
+        // while this one is a constant, `let mut s = 0.0; fill(&mut s);`.)
+        let written = matches!(ins.form, Form::OutCall { .. })
+            && ins.args.iter().any(|a| is_varied(&act.varied, a));
+        if written && act.active(ins.dest) && f.vars[ins.dest.0].kind != Kind::Vector {
+            cx.error_spanned_by(
+                &ins.origin,
+                format!(
+                    "#[grad] differentiates calls that write into a vector of floats (`&mut v`, `v: Vec<f64>`), and the output depends on what {} writes here through a differentiated input: return the value from the callee instead, or write it into a `Vec<f64>`",
+                    ins.what
+                ),
+            );
         }
         if ins.op == Op::Opaque && act.active(ins.dest) {
             let instead = if ins.what.starts_with("the tensor method") {

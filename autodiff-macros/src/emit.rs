@@ -217,16 +217,7 @@ pub fn emit(
     let pullback_name = format_ident!("{}_pullback", fname);
     let const_name = format_ident!("{}_GRAD_SOURCE", fname.to_string().to_uppercase());
 
-    // Attributes that decide whether or how the function compiles.
-    let attrs: Vec<_> = func
-        .attrs
-        .iter()
-        .filter(|a| {
-            ["cfg", "allow", "warn", "deny", "expect", "forbid"]
-                .iter()
-                .any(|k| a.path().is_ident(k))
-        })
-        .collect();
+    let attrs = compile_attrs(func);
     let params: Vec<TokenStream> = sig
         .params
         .iter()
@@ -239,14 +230,8 @@ pub fn emit(
             quote!(#(#pattrs)* #pat: #ty)
         })
         .collect();
-    let diff: Vec<usize> = (0..sig.params.len())
-        .filter(|&i| !matches!(sig.params[i].kind, ParamKind::Constant))
-        .collect();
-    let grads_ty = tuple_or_bare(
-        diff.iter()
-            .map(|&i| grad_type(&sig.params[i]).to_token_stream())
-            .collect(),
-    );
+    let diff = differentiated(sig);
+    let grads_ty = grads_type(sig);
 
     let mut gnames = names.clone();
     let cot = gnames.fresh("cotangent");
@@ -441,6 +426,37 @@ pub fn emit(
 
         #use_original
     }
+}
+
+/// The attributes of `func` that decide whether or how it compiles (`cfg`,
+/// lint levels), which every generated function carries too.
+pub fn compile_attrs(func: &ItemFn) -> Vec<&syn::Attribute> {
+    func.attrs
+        .iter()
+        .filter(|a| {
+            ["cfg", "allow", "warn", "deny", "expect", "forbid"]
+                .iter()
+                .any(|k| a.path().is_ident(k))
+        })
+        .collect()
+}
+
+/// The positions of the parameters with an entry in the gradient.
+fn differentiated(sig: &Signature) -> Vec<usize> {
+    (0..sig.params.len())
+        .filter(|&i| !matches!(sig.params[i].kind, ParamKind::Constant))
+        .collect()
+}
+
+/// The type of `f_grad`'s gradient (and `f_pullback`'s result): one entry
+/// per differentiated parameter, bare for one.
+pub fn grads_type(sig: &Signature) -> TokenStream {
+    tuple_or_bare(
+        differentiated(sig)
+            .iter()
+            .map(|&i| grad_type(&sig.params[i]).to_token_stream())
+            .collect(),
+    )
 }
 
 fn tuple_or_bare(items: Vec<TokenStream>) -> TokenStream {

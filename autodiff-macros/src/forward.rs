@@ -331,6 +331,9 @@ impl Forward<'_> {
             // Made again in the reverse if active.
             let a = call_args(f, self.act, &ins.args, self.act.active(d));
             rhs = quote!(#path(#(#a),*));
+        } else if let Form::OutCall { path, out } = &ins.form {
+            let a = call_args(f, self.act, &ins.args, self.act.active(d));
+            rhs = out_call(path, *out, a);
         }
         let hoisted = self.plan.hoisted(f, self.act, d);
         let in_place = ins.decl && !hoisted && !var.internal;
@@ -373,6 +376,7 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
                 quote!(#recv.#name #turbofish (#(#rest),*))
             }
             Form::Call(path) => quote!(#path(#(#a),*)),
+            Form::OutCall { path, out } => out_call(path, *out, a),
             Form::Cast(t) => {
                 let x = &a[0];
                 quote!(#x as #t)
@@ -423,6 +427,20 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
             Form::ViewIndex => quote!(::autodiff::__rt::view_index(#(#a),*)),
         }
     }
+}
+
+/// `path(a, ..., &mut v, ...)` run on a copy of `v`, the copy its value:
+/// the old `v` stays untouched for the tape to save. `a` holds the
+/// arguments as rendered, `&v` at `out`.
+fn out_call(path: &TokenStream, out: usize, mut a: Vec<TokenStream>) -> TokenStream {
+    let copy = proc_macro2::Ident::new("autodiff_written", proc_macro2::Span::mixed_site());
+    let v = a[out].clone();
+    a[out] = quote!(&mut #copy);
+    quote!({
+        let mut #copy = ::core::clone::Clone::clone(#v);
+        #path(#(#a),*);
+        #copy
+    })
 }
 
 /// The tapes a loop body pushes to on every iteration it runs, not counting

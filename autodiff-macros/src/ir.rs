@@ -46,6 +46,11 @@ pub struct Var {
     /// May own its storage (a `Vec`): a differentiated call gets a clone
     /// ([`crate::owned`]).
     pub owned: bool,
+    /// The variable whose value gives this one's adjoint its shape, where
+    /// this one's may be gone by then: a call's copy of the vector it
+    /// writes, moved into that vector ([`crate::output`]), has the shape of
+    /// the vector it was copied from.
+    pub shape: Option<VarId>,
 }
 
 /// An instruction argument.
@@ -117,6 +122,12 @@ pub enum Form {
     },
     /// `path(a, ...)`
     Call(TokenStream),
+    /// `path(a, ..., &mut v, ...)`: a call writing into the vector argument
+    /// `out` ([`crate::output`]). The instruction's value is `v` afterwards:
+    /// the call runs on a copy of `v` (the old value stays for the reverse,
+    /// which pulls the new value's adjoint back through the callee's
+    /// `_autodiff_out` functions), and the caller assigns the copy to `v`.
+    OutCall { path: TokenStream, out: usize },
     /// `a as T`
     Cast(Box<syn::Type>),
     /// `a`

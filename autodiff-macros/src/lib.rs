@@ -20,6 +20,7 @@ mod ir;
 mod lower;
 mod merge;
 mod names;
+mod output;
 mod owned;
 mod plan;
 mod reuse;
@@ -74,26 +75,39 @@ fn expand_on_this_stack(
     };
     let cx = ctxt::Ctxt::new();
     let args = attr::parse(&cx, attr);
-    let generated = signature::read(&cx, &func, &args).and_then(|sig| {
-        if cx.has_errors() {
-            return None;
-        }
-        let mut names = names::Names::new(func.to_token_stream());
-        let mut ir = lower::lower(&cx, &func, &sig, &mut names)?;
-        merge::merge_loops(&mut ir);
-        reuse::reuse_element_reads(&mut ir);
-        let act = activity::analyze(&cx, &ir, &sig);
-        if cx.has_errors() {
-            return None;
-        }
-        Some(emit::emit(&func, &sig, &ir, &act, &names))
-    });
+    let outs = output::params(&func);
+    let generated = if outs.is_empty() {
+        signature::read(&cx, &func, &args).and_then(|sig| differentiate(&cx, &func, &sig))
+    } else {
+        output::expand(&cx, &func, &args, &outs)
+    };
     let errors = cx.into_compile_errors();
     quote! {
         #func
         #errors
         #generated
     }
+}
+
+/// The generated items for `func` with the signature `sig`: lowered,
+/// analysed and emitted.
+fn differentiate(
+    cx: &ctxt::Ctxt,
+    func: &syn::ItemFn,
+    sig: &signature::Signature,
+) -> Option<proc_macro2::TokenStream> {
+    if cx.has_errors() {
+        return None;
+    }
+    let mut names = names::Names::new(func.to_token_stream());
+    let mut ir = lower::lower(cx, func, sig, &mut names)?;
+    merge::merge_loops(&mut ir);
+    reuse::reuse_element_reads(&mut ir);
+    let act = activity::analyze(cx, &ir, sig);
+    if cx.has_errors() {
+        return None;
+    }
+    Some(emit::emit(func, sig, &ir, &act, &names))
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub fn mark(f: &mut Function) {
                 // `Vec::new()`, `make_indices(n)`: a vector or an opaque value
                 // from a function may well be a `Vec`.
                 Form::Call(_) => true,
+                // The copy of the vector written into.
+                Form::OutCall { out, .. } => ins.args[*out].var().is_some_and(|w| owned[w.0]),
                 Form::Copy => matches!(ins.args[..], [Operand::Var(w)] if owned[w.0]),
                 _ => false,
             };

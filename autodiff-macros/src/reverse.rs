@@ -439,8 +439,7 @@ impl Reverse<'_> {
                     {
                         // This assignment's value is consumed; an earlier one starts afresh.
                         let g = self.grad(d);
-                        let zero = self.zero(d);
-                        reset = Some(Line::Raw(quote!(#g = #zero;)));
+                        reset = Some(Line::Raw(self.reset(d, &g)));
                     }
                     // A tensor's zero takes the shape of the earlier value,
                     // which may differ (`h = h.sum()`): after the pop. (The
@@ -859,6 +858,18 @@ impl Reverse<'_> {
         self.plan.taped(v) && !in_place
     }
 
+    /// `g = 0` for the adjoint `g` of `v`: a vector's in its own buffer.
+    fn reset(&self, v: VarId, g: &Ident) -> TokenStream {
+        let f = self.f;
+        if f.vars[v.0].kind == Kind::Vector {
+            let x = &f.vars[f.vars[v.0].shape.unwrap_or(v).0].ident;
+            quote!(::autodiff::__rt::reset_like(&mut #g, &#x);)
+        } else {
+            let zero = self.zero(v);
+            quote!(#g = #zero;)
+        }
+    }
+
     /// The zero adjoint of `v`, of its kind (and shape).
     pub fn zero(&self, v: VarId) -> TokenStream {
         zero_tokens(self.f, v)
@@ -964,13 +975,19 @@ impl Reverse<'_> {
                 }
                 None => Vec::new(),
             },
+            // A call of constants: nothing to pull back (its result may be
+            // a version of a location that is active later, `let mut s =
+            // 0.0; fill(&mut s); s += x;`).
+            Op::Call if !ins.args.iter().any(|a| active(a).is_some()) => Vec::new(),
             Op::Call => {
-                let Form::Call(path) = &ins.form else {
-                    return Vec::new();
+                let (path, written) = match &ins.form {
+                    Form::Call(path) => (path.clone(), false),
+                    Form::OutCall { path, .. } => (crate::output::callee(path), true),
+                    _ => return Vec::new(),
                 };
                 let split = self.plan.split.contains(&ins.dest);
                 let vecs = crate::into::vector_args(f, self.act, ins);
-                self.call(ins, path, g, split, vecs.as_deref())
+                self.call(ins, &path, g, split, vecs.as_deref(), written)
             }
             Op::Tensor(op) => {
                 let args = tensor_arg_tokens(f, ins);
@@ -1022,7 +1039,9 @@ impl Reverse<'_> {
     /// place, or, for a split call, from its scratch buffers, scaled;
     /// otherwise through `f_vjp` (or, split, the gradient kept at cotangent
     /// 1, scaled). Other active arguments get their entries as
-    /// contributions.
+    /// contributions. A call `written` into a vector ([`crate::output`])
+    /// passes that vector's adjoint `g` as the callee's last argument, at
+    /// cotangent 1.
     fn call(
         &mut self,
         ins: &crate::ir::Instr,
@@ -1030,6 +1049,7 @@ impl Reverse<'_> {
         g: &Ident,
         split: bool,
         into: Option<&[bool]>,
+        written: bool,
     ) -> Vec<Line> {
         let f = self.f;
         let mut pats = Vec::new();
@@ -1088,16 +1108,23 @@ impl Reverse<'_> {
                 }
             }
         }
-        let args = call_args(f, self.act, &ins.args, true);
+        let mut args = call_args(f, self.act, &ins.args, true);
+        let mut cot = g.to_token_stream();
+        if written {
+            args.push(quote!(&#g));
+            cot = quote!(1.0);
+            pats.push(quote!(_));
+            dsts.push(quote!(()));
+        }
         let call = if split {
             let (_, kept) = crate::split::locals(f, ins.dest);
             quote!(let (#(#pats,)*) = #kept;)
         } else if into.is_some() {
             let into = callee_path(path, "_vjp_into");
-            quote!(let (_, (#(#pats,)*)) = #into(#(#args,)* #g, (#(#dsts,)*));)
+            quote!(let (_, (#(#pats,)*)) = #into(#(#args,)* #cot, (#(#dsts,)*));)
         } else {
             let vjp = callee_path(path, "_vjp");
-            quote!(let (#(#pats,)*) = #vjp(#(#args,)* #g);)
+            quote!(let (#(#pats,)*) = #vjp(#(#args,)* #cot);)
         };
         std::iter::once(Line::Raw(call)).chain(out).collect()
     }
@@ -1105,7 +1132,7 @@ impl Reverse<'_> {
 
 /// The zero adjoint of `v`, of its kind (and shape).
 pub fn zero_tokens(f: &Function, v: VarId) -> TokenStream {
-    let x = &f.vars[v.0].ident;
+    let x = &f.vars[f.vars[v.0].shape.unwrap_or(v).0].ident;
     match f.vars[v.0].kind {
         Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
         Kind::Tensor => quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),

@@ -44,6 +44,10 @@ pub struct Param {
 pub struct Signature {
     pub params: Vec<Param>,
     pub ret_ty: Type,
+    /// The parameters the function writes into (`out: &mut [f64]`), as the
+    /// body names them: a call passing one on (`g(x, out)`) writes into it
+    /// ([`crate::output`]).
+    pub outputs: Vec<Ident>,
 }
 
 pub fn float_of(ty: &Type) -> Option<Float> {
@@ -343,7 +347,11 @@ pub fn read(cx: &Ctxt, func: &ItemFn, args: &Args) -> Option<Signature> {
             "#[grad] found no differentiable parameter: give the function an `f32`/`f64` parameter (or a slice, array or `Vec` of them, or a `Tensor`) to differentiate with respect to",
         );
     }
-    Some(Signature { params, ret_ty })
+    Some(Signature {
+        params,
+        ret_ty,
+        outputs: Vec::new(),
+    })
 }
 
 /// `wanted`: `None` without `wrt(...)`, else the `wrt` entry naming the
@@ -366,14 +374,14 @@ fn classify(cx: &Ctxt, p: &Param, wanted: Option<Option<&Ident>>) -> ParamKind {
         return ParamKind::Constant;
     }
     if let Type::Reference(r) = ty {
-        if r.mutability.is_some()
-            && (float_of(&r.elem).is_some() || float_vector(&r.elem).is_some())
-        {
+        // (`&mut [T]` is an output parameter: `crate::output`.)
+        if r.mutability.is_some() && float_of(&r.elem).is_some() {
             cx.error_spanned_by(
                 ty,
                 format!(
-                    "#[grad] does not support `&mut` parameters (`{name}: {}`): a differentiated function returns its result as one `f32`/`f64`. Take the values as `&[T]` and return a scalar (one call per output element if need be), and let the caller write them",
-                    type_string(ty)
+                    "#[grad] does not support writing a number through a `&mut` parameter (`{name}: {}`): return it, or write it into an output vector (`{name}: &mut [{}]`)",
+                    type_string(ty),
+                    type_string(&r.elem)
                 ),
             );
             return ParamKind::Constant;

@@ -17,12 +17,24 @@ pub trait Cotangent {
     /// The type of the adjoint.
     type Zero;
     fn zeros_like(&self) -> Self::Zero;
+    /// Makes `adjoint` [`Cotangent::zeros_like`] this value, reusing its
+    /// storage.
+    fn reset(&self, adjoint: &mut Self::Zero);
+}
+
+/// Zeros of length `n` in `adjoint`'s own buffer.
+fn refill<T: Real>(adjoint: &mut Vec<T>, n: usize) {
+    adjoint.clear();
+    adjoint.resize(n, T::ZERO);
 }
 
 impl<T: Real> Cotangent for [T] {
     type Zero = Vec<T>;
     fn zeros_like(&self) -> Vec<T> {
         vec![T::ZERO; self.len()]
+    }
+    fn reset(&self, adjoint: &mut Vec<T>) {
+        refill(adjoint, self.len());
     }
 }
 
@@ -31,12 +43,18 @@ impl<T: Real> Cotangent for Vec<T> {
     fn zeros_like(&self) -> Vec<T> {
         vec![T::ZERO; self.len()]
     }
+    fn reset(&self, adjoint: &mut Vec<T>) {
+        refill(adjoint, self.len());
+    }
 }
 
 impl<T: Real, const N: usize> Cotangent for [T; N] {
     type Zero = [T; N];
     fn zeros_like(&self) -> [T; N] {
         [T::ZERO; N]
+    }
+    fn reset(&self, adjoint: &mut [T; N]) {
+        *adjoint = [T::ZERO; N];
     }
 }
 
@@ -45,12 +63,23 @@ impl<V: Cotangent + ?Sized> Cotangent for &V {
     fn zeros_like(&self) -> V::Zero {
         (**self).zeros_like()
     }
+    fn reset(&self, adjoint: &mut V::Zero) {
+        (**self).reset(adjoint)
+    }
 }
 
 /// A zero adjoint shaped like `v`.
 #[inline]
 pub fn zeros_like<V: Cotangent + ?Sized>(v: &V) -> V::Zero {
     v.zeros_like()
+}
+
+/// Sets a vector adjoint back to zeros shaped like `v` (an earlier value
+/// of its variable starts afresh) without allocating: the reverse of a loop
+/// that reassigns a vector does this once per iteration.
+#[inline]
+pub fn reset_like<V: Cotangent + ?Sized>(adjoint: &mut V::Zero, v: &V) {
+    v.reset(adjoint);
 }
 
 /// `dst[i] += src[i]`: a vector contribution to a vector adjoint.

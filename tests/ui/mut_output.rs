@@ -1,7 +1,7 @@
 use autodiff::grad;
 
-// ADBench's C++ writes `Qtimesx(..., out)`; a #[grad] function returns one
-// scalar instead, and its callers take vectors by `&v`.
+// A function with an output parameter is differentiated as the map to what
+// it writes there, so it returns nothing.
 #[grad]
 fn subtract(x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
     for i in 0..x.len() {
@@ -10,24 +10,39 @@ fn subtract(x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
     out[0]
 }
 
+// One output vector per function.
 #[grad]
-fn sqnorm(v: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..v.len() {
-        s += v[i] * v[i];
+fn split(x: &[f64], lo: &mut [f64], hi: &mut [f64]) {
+    lo[0] = x[0];
+    hi[0] = x[1];
+}
+
+// A number written through `&mut`.
+#[grad]
+fn accumulate(x: f64, total: &mut f64) -> f64 {
+    *total += x;
+    x
+}
+
+#[grad]
+fn scale(x: &[f64], out: &mut [f64]) {
+    for i in 0..x.len() {
+        out[i] = 2.0 * x[i];
     }
-    s
 }
 
 #[grad]
-fn caller(x: &[f64]) -> f64 {
-    let mut v = vec![0.0; 2];
-    fill(x, &mut v);
-    sqnorm(&v)
+fn callers(x: &[f64]) -> f64 {
+    let mut v = vec![0.0; 4];
+    // Part of a vector: not supported.
+    scale(&x[..2], &mut v[2..]);
+    // A call writing into a vector stands as a statement of its own.
+    let w = wrap(&mut v);
+    v[0] + w
 }
 
-fn fill(x: &[f64], v: &mut [f64]) {
-    v[0] = x[0];
+fn wrap(v: &mut [f64]) -> f64 {
+    v[0]
 }
 
 fn main() {}

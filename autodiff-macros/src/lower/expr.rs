@@ -521,8 +521,8 @@ pub(super) fn describe_unsupported(e: &Expr) -> (&'static str, &'static str) {
             ("array expressions", "build vectors with `vec![value; n]`")
         }
         Expr::Reference(r) if r.mutability.is_some() => (
-            "`&mut` arguments (a callee writing into a vector)",
-            "a differentiated callee takes vectors as `&v` and returns one `f32`/`f64`: fill the vector in this function's own loop (`v[i] = ...`), calling a `#[grad]` function per element if need be",
+            "`&mut` here",
+            "a call writing into a vector stands as a statement of its own, `h(x, &mut v);`, and the code after it reads `v`",
         ),
         Expr::Reference(_) => (
             "references (`&x`) here",

@@ -27,6 +27,7 @@ use syn::{BinOp, Expr, Lit, Pat, UnOp};
 
 mod control;
 mod expr;
+mod out_call;
 mod tensor;
 mod view;
 
@@ -90,6 +91,23 @@ struct Pending {
     origin: TokenStream,
 }
 
+/// The right-hand side of an assignment: written by the user, or an
+/// operation the lowering built (a call writing into the vector).
+#[allow(clippy::large_enum_variant)]
+enum Rhs<'e> {
+    Expr(&'e Expr),
+    Pending(Pending),
+}
+
+impl ToTokens for Rhs<'_> {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Rhs::Expr(e) => e.to_tokens(tokens),
+            Rhs::Pending(p) => p.origin.to_tokens(tokens),
+        }
+    }
+}
+
 #[allow(clippy::large_enum_variant)]
 enum Value {
     Operand(Operand),
@@ -108,6 +126,8 @@ struct Lowerer<'a> {
     ret: Option<RetCtx>,
     /// Exit targets lowered so far: -1 for `return`, else the loop's index.
     exits: Vec<i64>,
+    /// The output parameters (`Signature::outputs`).
+    outputs: Vec<String>,
 }
 
 pub fn lower(
@@ -128,6 +148,7 @@ pub fn lower(
         }],
         loops: Vec::new(),
         ret: None,
+        outputs: sig.outputs.iter().map(ToString::to_string).collect(),
         exits: Vec::new(),
     };
     let mut params = Vec::new();
@@ -215,6 +236,7 @@ impl Lowerer<'_> {
             internal,
             temp: false,
             owned: false,
+            shape: None,
         });
         VarId(self.vars.len() - 1)
     }
@@ -482,6 +504,7 @@ impl Lowerer<'_> {
             Expr::Continue(c) => self.lower_continue(c),
             Expr::Break(b) => self.lower_break(b),
             Expr::Return(r) => self.lower_return(r),
+            Expr::Call(c) if self.written_arg(c).is_some() => self.lower_out_call(c),
             Expr::Block(b) if b.label.is_none() => {
                 self.scopes.push(Frame {
                     names: HashMap::new(),
@@ -648,6 +671,12 @@ impl Lowerer<'_> {
     /// no region lies between here and the binding, else a write of the
     /// existing location.
     fn assign_name(&mut self, ident: &Ident, rhs: &Expr) {
+        self.assign_rhs(ident, Rhs::Expr(rhs));
+    }
+
+    /// `ident = rhs`: a new version of the name in straight-line code, a
+    /// write into its location across a region.
+    fn assign_rhs(&mut self, ident: &Ident, rhs: Rhs) {
         let name = ident.to_string();
         let Some((frame, crossed)) = self.binding_frame(&name) else {
             return;
@@ -655,15 +684,18 @@ impl Lowerer<'_> {
         let (binding_ident, ty, current) = {
             let b = &self.scopes[frame].names[&name];
             if b.view.is_some() {
-                self.view_misused(rhs, ident);
+                self.view_misused(&rhs, ident);
                 return;
             }
             (b.ident.clone(), b.ty.clone(), b.var)
         };
         if !crossed {
-            if let Some(Operand::Var(v)) =
-                self.lower_named(rhs, Some(BindAs::User(&binding_ident, ty)))
-            {
+            let want = BindAs::User(&binding_ident, ty);
+            let value = match rhs {
+                Rhs::Expr(e) => self.lower_named(e, Some(want)),
+                Rhs::Pending(p) => Some(Operand::Var(self.bind_pending(p, Some(want)))),
+            };
+            if let Some(Operand::Var(v)) = value {
                 self.scopes[frame]
                     .names
                     .get_mut(&name)
@@ -688,7 +720,10 @@ impl Lowerer<'_> {
                 v
             }
         };
-        self.lower_into(rhs, dest, &binding_ident);
+        match rhs {
+            Rhs::Expr(e) => self.lower_into(e, dest, &binding_ident),
+            Rhs::Pending(p) => self.pending_into(p, dest, &binding_ident),
+        }
     }
 
     /// `x = 0.1;` makes a new version `x_1` from a bare literal, whose type
@@ -715,21 +750,27 @@ impl Lowerer<'_> {
     /// Writes the value of `rhs` into the existing location `dest`.
     fn lower_into(&mut self, rhs: &Expr, dest: VarId, ident: &Ident) {
         match self.lower_value(rhs) {
-            Some(Value::Pending(p)) => {
-                if p.args.iter().flat_map(Operand::reads).any(|a| a == dest) {
-                    // `acc = acc * x`: the new value gets its own name first,
-                    // so no instruction reads the location it overwrites.
-                    let v = self.bind_pending(p, Some(BindAs::User(ident, None)));
-                    self.copy_into(dest, Operand::Var(v));
-                } else {
-                    self.bind_pending(p, Some(BindAs::Into(dest)));
-                }
-            }
+            Some(Value::Pending(p)) => self.pending_into(p, dest, ident),
             // `x = x;` changes nothing (and a copy of a location into
             // itself would consume its own adjoint).
             Some(Value::Operand(op)) if op.var() == Some(dest) => {}
             Some(Value::Operand(op)) => self.copy_into(dest, op),
             None => {}
+        }
+    }
+
+    fn pending_into(&mut self, p: Pending, dest: VarId, ident: &Ident) {
+        if p.args.iter().flat_map(Operand::reads).any(|a| a == dest) {
+            // `acc = acc * x`: the new value gets its own name first,
+            // so no instruction reads the location it overwrites.
+            let written = matches!(p.form, Form::OutCall { .. });
+            let v = self.bind_pending(p, Some(BindAs::User(ident, None)));
+            if written {
+                self.vars[v.0].shape = Some(dest);
+            }
+            self.copy_into(dest, Operand::Var(v));
+        } else {
+            self.bind_pending(p, Some(BindAs::Into(dest)));
         }
     }
 
@@ -901,7 +942,12 @@ impl Lowerer<'_> {
                 }
             }
             Op::VecFill | Op::List => Kind::Vector,
-            Op::Call | Op::Sum => Kind::Scalar,
+            // The vector written into, of its kind.
+            Op::Call => match p.form {
+                Form::OutCall { out, .. } => kinds[out],
+                _ => Kind::Scalar,
+            },
+            Op::Sum => Kind::Scalar,
             Op::Tensor(op) if op.rule().to_scalar => Kind::Scalar,
             Op::Tensor(_) => Kind::Tensor,
             Op::NonDiff => Kind::Other,
