@@ -862,7 +862,7 @@ impl Reverse<'_> {
     fn reset(&self, v: VarId, g: &Ident) -> TokenStream {
         let f = self.f;
         if f.vars[v.0].kind == Kind::Vector {
-            let x = &f.vars[f.vars[v.0].shape.unwrap_or(v).0].ident;
+            let x = shape_ident(f, v);
             quote!(::autodiff::__rt::reset_like(&mut #g, &#x);)
         } else {
             let zero = self.zero(v);
@@ -1130,9 +1130,15 @@ impl Reverse<'_> {
     }
 }
 
+/// The variable whose value `v`'s adjoint takes its shape from
+/// ([`crate::ir::Var::shape`]).
+fn shape_ident(f: &Function, v: VarId) -> &Ident {
+    &f.vars[f.vars[v.0].shape.unwrap_or(v).0].ident
+}
+
 /// The zero adjoint of `v`, of its kind (and shape).
 pub fn zero_tokens(f: &Function, v: VarId) -> TokenStream {
-    let x = &f.vars[f.vars[v.0].shape.unwrap_or(v).0].ident;
+    let x = shape_ident(f, v);
     match f.vars[v.0].kind {
         Kind::Vector => quote!(::autodiff::__rt::zeros_like(&#x)),
         Kind::Tensor => quote!(::autodiff::__rt::tensor::Tensor::zeros_like(&#x)),

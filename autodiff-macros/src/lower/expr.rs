@@ -211,16 +211,7 @@ impl Lowerer<'_> {
                 pending(op, form, all, &what)
             }
             Expr::Call(c) => {
-                let Expr::Path(fp) = &*c.func else {
-                    self.cx.error_spanned_by(
-                        &c.func,
-                        unsupported(
-                            "calling this expression",
-                            "call a function or method by its name",
-                        ),
-                    );
-                    return None;
-                };
+                let fp = self.callee_path(c)?;
                 if let Some(v) = self.conv2d_call(c, &fp.path) {
                     return v;
                 }
@@ -568,5 +559,24 @@ pub fn atomic_tokens(c: &Constant) -> TokenStream {
         t.clone()
     } else {
         quote!((#t))
+    }
+}
+
+impl Lowerer<'_> {
+    /// The path a call names; anything else (`(f)(x)`, `v[0](x)`) is reported.
+    pub(super) fn callee_path<'c>(&self, c: &'c syn::ExprCall) -> Option<&'c syn::ExprPath> {
+        match &*c.func {
+            Expr::Path(fp) => Some(fp),
+            other => {
+                self.cx.error_spanned_by(
+                    other,
+                    unsupported(
+                        "calling this expression",
+                        "call a function or method by its name",
+                    ),
+                );
+                None
+            }
+        }
     }
 }

@@ -42,11 +42,7 @@ impl Lowerer<'_> {
             return;
         }
         let k = written[0];
-        let Expr::Path(fp) = &*c.func else {
-            self.cx.error_spanned_by(
-                &c.func,
-                unsupported("calling this expression", "call a function by its name"),
-            );
+        let Some(fp) = self.callee_path(c) else {
             return;
         };
         let Some((ident, v)) = self.written_vector(&c.args[k]) else {
