@@ -48,21 +48,16 @@ impl Lowerer<'_> {
         let Some((ident, v)) = self.written_vector(&c.args[k]) else {
             return;
         };
-        let mut args = Vec::new();
-        let mut ok = true;
-        for (i, a) in c.args.iter().enumerate() {
-            let op = if i == k {
+        let out = &c.args[k];
+        let Some(args) = self.lower_each(&c.args, |s, a| {
+            if std::ptr::eq(a, out) {
                 Some(Operand::Ref(v))
             } else {
-                self.lower_call_args(std::iter::once(a))
-                    .and_then(|mut one| one.pop())
-            };
-            ok &= op.is_some();
-            args.extend(op);
-        }
-        if !ok {
+                s.lower_call_args(std::iter::once(a))?.pop()
+            }
+        }) else {
             return;
-        }
+        };
         let op = match self.vars[v.0].kind {
             Kind::Other => Op::NonDiff,
             _ => Op::Call,
