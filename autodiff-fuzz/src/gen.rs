@@ -95,7 +95,16 @@ pub struct Program {
     pub out_bound: f64,
     /// 0 for a program that calls nothing, else 1 + max over callees.
     pub call_depth: u32,
+    /// A writer: `fn pK(..., out: &mut [f64])`, returning nothing, that
+    /// mixes its value into `out` (see [`WRITER_COTANGENT`]).
+    pub writer: bool,
 }
+
+/// A writer's `out` when it is tested on its own: this many elements, each
+/// a differentiable input in [`SLICE_DOMAIN`]. The test differentiates
+/// `⟨WRITER_COTANGENT, out_final⟩` through the writer's `pK_pullback`.
+pub const WRITER_OUT_LEN: usize = 4;
+pub const WRITER_COTANGENT: [f64; WRITER_OUT_LEN] = [0.7, -1.3, 0.4, 1.1];
 
 // ---------------------------------------------------------------- AST
 
@@ -180,6 +189,19 @@ enum S {
         name: String,
         init: VecInit,
     },
+    /// `callee(args, &mut dest);`: a writer fills `dest`.
+    OutCall {
+        callee: usize,
+        args: Vec<Arg>,
+        dest: String,
+    },
+    /// `let mut name = from0;` or `let mut name = if cond { from0 } else { from1 };`:
+    /// vectors moved into a new binding (never used again).
+    VecMove {
+        name: String,
+        from: Vec<String>,
+        cond: Option<C>,
+    },
     VecWrite {
         name: String,
         idx: String,
@@ -231,6 +253,8 @@ fn lit(v: f64) -> String {
 struct Printer<'a> {
     kd: bool,
     names: &'a [String],
+    /// Printing a writer: `return e;` adds `e` into `out` and returns nothing.
+    writer: bool,
 }
 
 impl Printer<'_> {
@@ -380,6 +404,18 @@ impl Printer<'_> {
                 };
                 let _ = writeln!(out, "{pad}let mut {name}{t} = {init};");
             }
+            S::VecMove { name, from, cond } => match (cond, &from[..]) {
+                (Some(c), [a, b]) => {
+                    let c = self.c(c);
+                    let _ = writeln!(
+                        out,
+                        "{pad}let mut {name} = if {c} {{ {a} }} else {{ {b} }};"
+                    );
+                }
+                _ => {
+                    let _ = writeln!(out, "{pad}let mut {name} = {};", from[0]);
+                }
+            },
             S::VecWrite {
                 name,
                 idx,
@@ -466,8 +502,22 @@ impl Printer<'_> {
             S::Continue => {
                 let _ = writeln!(out, "{pad}continue;");
             }
+            S::Return(e) if self.writer => {
+                let _ = writeln!(out, "{pad}out[0] += {};", self.top(e));
+                let _ = writeln!(out, "{pad}return;");
+            }
             S::Return(e) => {
                 let _ = writeln!(out, "{pad}return {};", self.top(e));
+            }
+            S::OutCall { callee, args, dest } => {
+                let mut a: Vec<String> = args.iter().map(|a| self.arg(a)).collect();
+                a.push(format!("&mut {dest}"));
+                if self.kd {
+                    a.push("__kd".into());
+                    let _ = writeln!(out, "{pad}{}_kd({});", self.names[*callee], a.join(", "));
+                } else {
+                    let _ = writeln!(out, "{pad}{}({});", self.names[*callee], a.join(", "));
+                }
             }
         }
     }
@@ -492,6 +542,8 @@ struct Var {
     bound: f64,
     /// Number of enclosing loops at the declaration.
     loop_depth: usize,
+    /// A vector moved into another binding: out of use.
+    moved: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -564,7 +616,7 @@ impl Gen<'_> {
 
     fn vectors(&self) -> Vec<Var> {
         self.vars()
-            .filter(|v| matches!(v.kind, VarKind::Vector))
+            .filter(|v| matches!(v.kind, VarKind::Vector) && !v.moved)
             .cloned()
             .collect()
     }
@@ -588,7 +640,45 @@ impl Gen<'_> {
             mutable,
             bound,
             loop_depth,
+            moved: false,
         });
+    }
+
+    /// Moves one vector, or one of two by a condition, into a new binding.
+    /// Only vectors declared in this block (so at this loop depth: a move
+    /// never crosses an iteration), which then go out of use.
+    fn vec_move(&mut self) -> Option<S> {
+        let depth = self.loops.len();
+        let movable: Vec<Var> = self
+            .scopes
+            .last()
+            .expect("a scope is open")
+            .iter()
+            .filter(|v| matches!(v.kind, VarKind::Vector) && !v.moved && v.loop_depth == depth)
+            .cloned()
+            .collect();
+        if movable.is_empty() {
+            return None;
+        }
+        let a = self.rng.pick(&movable).clone();
+        let (from, cond) = match movable.iter().find(|v| v.name != a.name) {
+            Some(b) if self.rng.chance(0.5) => {
+                let b = b.clone();
+                (vec![a, b], Some(self.cond(1)))
+            }
+            _ => (vec![a], None),
+        };
+        let bound = from.iter().map(|v| v.bound).fold(1.0, f64::max);
+        for v in &from {
+            self.lookup_mut(&v.name).expect("in scope").moved = true;
+        }
+        let name = self.fresh("ym");
+        self.declare(&name, VarKind::Vector, true, bound);
+        Some(S::VecMove {
+            name,
+            from: from.into_iter().map(|v| v.name).collect(),
+            cond,
+        })
     }
 
     fn fresh(&mut self, prefix: &str) -> String {
@@ -1002,7 +1092,7 @@ impl Gen<'_> {
         let cands: Vec<usize> = self
             .helpers
             .iter()
-            .filter(|p| p.call_depth <= 1)
+            .filter(|p| p.call_depth <= 1 && !p.writer)
             .map(|p| p.index)
             .collect();
         if cands.is_empty() || self.rng.chance(0.3) {
@@ -1011,6 +1101,56 @@ impl Gen<'_> {
         // Prefer recent programs (keeps call graphs local).
         let k = cands[cands.len() - 1 - self.rng.below(cands.len().min(20))];
         let callee = self.helpers[k].clone();
+        let args = self.call_args(&callee, depth);
+        if !self.callees.contains(&k) {
+            self.callees.push(k);
+        }
+        let b = callee.out_bound;
+        let e = E::Call(k, args);
+        if b > 20.0 {
+            (Self::tanh(e), 1.0)
+        } else {
+            (e, b)
+        }
+    }
+
+    /// A writer called on a vector in scope, `pK(args, &mut y0);`, or
+    /// nothing if there is no writer or no vector.
+    fn out_call(&mut self) -> Option<S> {
+        let cands: Vec<usize> = self
+            .helpers
+            .iter()
+            .filter(|p| p.call_depth <= 1 && p.writer)
+            .map(|p| p.index)
+            .collect();
+        let vs = self.vectors();
+        if cands.is_empty() || vs.is_empty() {
+            return None;
+        }
+        let k = cands[cands.len() - 1 - self.rng.below(cands.len().min(20))];
+        let callee = self.helpers[k].clone();
+        let dest = self.rng.pick(&vs).clone();
+        let mult = self.iters_since(dest.loop_depth);
+        // Not also passed as a slice argument (Rust forbids the borrow).
+        self.lookup_mut(&dest.name).expect("in scope").moved = true;
+        let args = self.call_args(&callee, 1);
+        let v = self.lookup_mut(&dest.name).expect("in scope");
+        v.moved = false;
+        // `out[q] = 0.5 out[q] + t` keeps a repeated call within 2 |t|.
+        v.bound = (v.bound + 2.0 * callee.out_bound * mult.min(2.0)).min(SQUASH);
+        if !self.callees.contains(&k) {
+            self.callees.push(k);
+        }
+        Some(S::OutCall {
+            callee: k,
+            args,
+            dest: dest.name,
+        })
+    }
+
+    /// Arguments for a call of `callee`: expressions, slices and arrays,
+    /// integers.
+    fn call_args(&mut self, callee: &Program, depth: u32) -> Vec<Arg> {
         let mut args = Vec::new();
         for p in &callee.params {
             match p.kind {
@@ -1073,16 +1213,7 @@ impl Gen<'_> {
                 }
             }
         }
-        if !self.callees.contains(&k) {
-            self.callees.push(k);
-        }
-        let b = callee.out_bound;
-        let e = E::Call(k, args);
-        if b > 20.0 {
-            (Self::tanh(e), 1.0)
-        } else {
-            (e, b)
-        }
+        args
     }
 
     /// An expression bounded by about 2 (for `*=` and loop increments).
@@ -1441,6 +1572,12 @@ impl Gen<'_> {
                 });
             }
             78..=82 => {
+                if self.rng.chance(0.3) {
+                    if let Some(s) = self.vec_move() {
+                        out.push(s);
+                        return;
+                    }
+                }
                 if !self.has_m || self.n_vecs >= 2 {
                     return self.stmt(out);
                 }
@@ -1461,6 +1598,12 @@ impl Gen<'_> {
                 self.declare(&name, VarKind::Vector, true, b.max(1.0));
             }
             83..=90 => {
+                if self.rng.chance(0.3) {
+                    if let Some(s) = self.out_call() {
+                        out.push(s);
+                        return;
+                    }
+                }
                 let vs = self.vectors();
                 if vs.is_empty() {
                     return self.stmt(out);
@@ -1732,6 +1875,10 @@ pub fn generate_one(rng: &mut Rng, index: usize, earlier: &[Program]) -> Program
     }
     let (tail, tb) = g.tail();
     let ret_last = g.rng.chance(0.1);
+    // A writer mixes its value into `out` (reading the old contents) or
+    // overwrites `out` with it.
+    let writer = g.rng.chance(0.2);
+    let mixes = g.rng.chance(0.6);
     let out_bound = tb.max(g.ret_bound);
     let callees = g.callees.clone();
 
@@ -1756,17 +1903,36 @@ pub fn generate_one(rng: &mut Rng, index: usize, earlier: &[Program]) -> Program
         .collect();
     let mut sources = Vec::new();
     for kd in [false, true] {
-        let pr = Printer { kd, names: &names };
+        let pr = Printer {
+            kd,
+            names: &names,
+            writer,
+        };
         let mut s = String::new();
+        let mut sig = sig.clone();
+        if writer {
+            sig.push("out: &mut [f64]".into());
+        }
+        let ret = if writer { "" } else { " -> f64" };
         if kd {
-            let mut sig = sig.clone();
             sig.push("__kd: &mut Kd".into());
-            let _ = writeln!(s, "fn {name}_kd({}) -> f64 {{", sig.join(", "));
+            let _ = writeln!(s, "fn {name}_kd({}){ret} {{", sig.join(", "));
         } else {
-            let _ = writeln!(s, "#[grad]\nfn {name}({}) -> f64 {{", sig.join(", "));
+            let _ = writeln!(s, "#[grad]\nfn {name}({}){ret} {{", sig.join(", "));
         }
         pr.block(&mut s, &body, 1);
-        if ret_last {
+        if writer {
+            let _ = writeln!(s, "    let tail_v: f64 = {};", pr.top(&tail));
+            let _ = writeln!(s, "    for q in 0..out.len() {{");
+            if mixes {
+                let _ = writeln!(s, "        out[q] = 0.5 * out[q] + tail_v;");
+                let _ = writeln!(s, "    }}");
+                let _ = writeln!(s, "    out[0] *= tail_v.tanh();");
+            } else {
+                let _ = writeln!(s, "        out[q] = tail_v * (q as f64 + 1.0);");
+                let _ = writeln!(s, "    }}");
+            }
+        } else if ret_last {
             let _ = writeln!(s, "    return {};", pr.top(&tail));
         } else {
             let _ = writeln!(s, "    {}", pr.top(&tail));
@@ -1786,6 +1952,7 @@ pub fn generate_one(rng: &mut Rng, index: usize, earlier: &[Program]) -> Program
         callees,
         out_bound,
         call_depth,
+        writer,
     }
 }
 
@@ -1832,7 +1999,47 @@ pub fn domains(p: &Program) -> Vec<(f64, f64)> {
             _ => {}
         }
     }
+    if p.writer {
+        out.extend(std::iter::repeat_n(SLICE_DOMAIN, WRITER_OUT_LEN));
+    }
     out
+}
+
+/// A writer's wrappers: its value is `⟨WRITER_COTANGENT, out_final⟩` with
+/// `out` starting at the inputs `f[at..]`, its gradient `pK_pullback` at
+/// that cotangent (the parameters' gradients `grads`, each a vector or not,
+/// then `out`'s).
+fn emit_writer_harness(s: &mut String, n: &str, a: &str, at: usize, grads: &[(String, bool)]) {
+    let end = at + WRITER_OUT_LEN;
+    let w = format!("{WRITER_COTANGENT:?}");
+    let dot = format!(
+        "let w = {w}; let mut s = 0.0; for q in 0..{WRITER_OUT_LEN} {{ s += w[q] * out[q]; }}"
+    );
+    let _ = writeln!(
+        s,
+        "fn {n}_w(f: &[f64], z: &[i64]) -> f64 {{ let mut out = f[{at}..{end}].to_vec(); {n}({a}, &mut out); {dot} s }}"
+    );
+    let _ = writeln!(
+        s,
+        "fn {n}_k(f: &[f64], z: &[i64]) -> (f64, f64, u64) {{ let mut kd = Kd {{ d: f64::INFINITY, sig: 0 }}; let mut out = f[{at}..{end}].to_vec(); {n}_kd({a}, &mut out, &mut kd); {dot} (s, kd.d, kd.sig) }}"
+    );
+    let mut pat: Vec<&str> = grads.iter().map(|g| g.0.as_str()).collect();
+    pat.push("gout");
+    let push: String = grads
+        .iter()
+        .map(|(g, is_vec)| {
+            if *is_vec {
+                format!("grad.extend_from_slice(&{g}); ")
+            } else {
+                format!("grad.push({g}); ")
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "fn {n}_g(f: &[f64], z: &[i64]) -> (f64, Vec<f64>) {{ let v = {n}_w(f, z); let ({}) = {n}_pullback({a}, &f[{at}..{end}], &{w}); let mut grad = Vec::new(); {push}grad.extend_from_slice(&gout); (v, grad) }}\n",
+        pat.join(", "),
+    );
 }
 
 /// Writes the whole test module: programs, instrumented twins, wrappers
@@ -1898,6 +2105,10 @@ pub fn emit_module(seed: u64, programs: &[Program]) -> String {
         }
         let a = args.join(", ");
         let n = &p.name;
+        if p.writer {
+            emit_writer_harness(&mut s, n, &a, fi, &grads);
+            continue;
+        }
         let _ = writeln!(s, "fn {n}_w(f: &[f64], z: &[i64]) -> f64 {{ {n}({a}) }}");
         let _ = writeln!(
             s,

@@ -383,10 +383,19 @@ pub fn rhs_tokens(f: &Function, ins: &Instr) -> TokenStream {
             }
             // A tensor copy keeps the source alive for the backward pass
             // (`&Tensor` stays a reference: `Clone` of a reference copies it).
+            // So does a copy of a vector that owns its storage (`let v = w;`,
+            // `v = w;`): the user never reads `w` again, but its adjoint is
+            // shaped like it, a loop's tape saves it before the next
+            // iteration's `let`, and the reverse of the code that wrote it
+            // reads it. Not a call's copy of the vector it writes, which
+            // nothing reads after it is moved back (its adjoint takes its
+            // shape from the vector: `Var::shape`).
             Form::Copy
-                if ins.args[0]
-                    .var()
-                    .is_some_and(|v| f.vars[v.0].kind == Kind::Tensor) =>
+                if ins.args[0].var().is_some_and(|v| {
+                    let v = &f.vars[v.0];
+                    v.kind == Kind::Tensor
+                        || (v.kind == Kind::Vector && v.owned && v.shape.is_none())
+                }) =>
             {
                 let x = &a[0];
                 quote!(::core::clone::Clone::clone(&#x))

@@ -431,21 +431,21 @@ impl Reverse<'_> {
                     }
                     // (Not at a top-level `let`: nothing before it reads the adjoint.)
                     let top_let = ins.decl && b.id == 0;
-                    let mut reset = None;
-                    if self.act.active(d)
+                    // This assignment's value is consumed; an earlier one starts afresh.
+                    let mut reset = (self.act.active(d)
                         && self.plan.cat[d.0] == AdjCat::Upfront
                         && self.plan.reassigned[d.0]
-                        && !top_let
-                    {
-                        // This assignment's value is consumed; an earlier one starts afresh.
-                        let g = self.grad(d);
-                        reset = Some(Line::Raw(self.reset(d, &g)));
-                    }
-                    // A tensor's zero takes the shape of the earlier value,
-                    // which may differ (`h = h.sum()`): after the pop. (The
-                    // zero reads the value, so the value is taped.)
-                    let tensor = self.f.vars[d.0].kind == Kind::Tensor;
-                    if !tensor {
+                        && !top_let)
+                        .then(|| {
+                            let g = self.grad(d);
+                            Line::Raw(self.reset(d, &g))
+                        });
+                    // A tensor's or vector's zero takes the shape of the
+                    // earlier value, which may differ (`h = h.sum()`,
+                    // `v = vec![0.0; v.len() - 1]`): after the pop. (A
+                    // tensor's zero reads the value, so the value is taped.)
+                    let shaped = matches!(self.f.vars[d.0].kind, Kind::Tensor | Kind::Vector);
+                    if !shaped {
                         lines.extend(reset.take());
                     }
                     if self.restores

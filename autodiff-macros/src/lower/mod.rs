@@ -278,7 +278,14 @@ impl Lowerer<'_> {
 
     /// `dest = value`. Always a differentiable copy: whether anything flows
     /// is for the activity analysis to say, never a guess about types.
+    /// A branch's value location starts out a number and takes the kind of
+    /// the first value written into it that is not (`if c { w } else { u }`
+    /// with vectors `w`, `u`), as [`Self::bind_pending`] does for operations.
     fn copy_into(&mut self, dest: VarId, value: Operand) {
+        let kind = self.kind(&value);
+        if self.vars[dest.0].kind == Kind::Scalar && kind != Kind::Scalar {
+            self.vars[dest.0].kind = kind;
+        }
         self.push(Stmt::Assign(Instr {
             dest,
             op: Op::Prim(Prim::Copy),
