@@ -1089,17 +1089,11 @@ impl Gen<'_> {
 
     /// A call to an earlier generated program, or an atom if there is none.
     fn call(&mut self, depth: u32) -> (E, f64) {
-        let cands: Vec<usize> = self
-            .helpers
-            .iter()
-            .filter(|p| p.call_depth <= 1 && !p.writer)
-            .map(|p| p.index)
-            .collect();
+        let cands = self.callable(false);
         if cands.is_empty() || self.rng.chance(0.3) {
             return self.atom();
         }
-        // Prefer recent programs (keeps call graphs local).
-        let k = cands[cands.len() - 1 - self.rng.below(cands.len().min(20))];
+        let k = self.pick_recent(&cands);
         let callee = self.helpers[k].clone();
         let args = self.call_args(&callee, depth);
         if !self.callees.contains(&k) {
@@ -1114,20 +1108,30 @@ impl Gen<'_> {
         }
     }
 
+    /// The earlier programs a call may go to: writers or the others, at
+    /// most one call deep themselves.
+    fn callable(&self, writer: bool) -> Vec<usize> {
+        self.helpers
+            .iter()
+            .filter(|p| p.call_depth <= 1 && p.writer == writer)
+            .map(|p| p.index)
+            .collect()
+    }
+
+    /// One of `cands`, preferring recent programs (keeps call graphs local).
+    fn pick_recent(&mut self, cands: &[usize]) -> usize {
+        cands[cands.len() - 1 - self.rng.below(cands.len().min(20))]
+    }
+
     /// A writer called on a vector in scope, `pK(args, &mut y0);`, or
     /// nothing if there is no writer or no vector.
     fn out_call(&mut self) -> Option<S> {
-        let cands: Vec<usize> = self
-            .helpers
-            .iter()
-            .filter(|p| p.call_depth <= 1 && p.writer)
-            .map(|p| p.index)
-            .collect();
+        let cands = self.callable(true);
         let vs = self.vectors();
         if cands.is_empty() || vs.is_empty() {
             return None;
         }
-        let k = cands[cands.len() - 1 - self.rng.below(cands.len().min(20))];
+        let k = self.pick_recent(&cands);
         let callee = self.helpers[k].clone();
         let dest = self.rng.pick(&vs).clone();
         let mult = self.iters_since(dest.loop_depth);

@@ -431,15 +431,16 @@ impl Reverse<'_> {
                     }
                     // (Not at a top-level `let`: nothing before it reads the adjoint.)
                     let top_let = ins.decl && b.id == 0;
-                    // This assignment's value is consumed; an earlier one starts afresh.
-                    let mut reset = (self.act.active(d)
+                    let mut reset = None;
+                    if self.act.active(d)
                         && self.plan.cat[d.0] == AdjCat::Upfront
                         && self.plan.reassigned[d.0]
-                        && !top_let)
-                        .then(|| {
-                            let g = self.grad(d);
-                            Line::Raw(self.reset(d, &g))
-                        });
+                        && !top_let
+                    {
+                        // This assignment's value is consumed; an earlier one starts afresh.
+                        let g = self.grad(d);
+                        reset = Some(Line::Raw(self.reset(d, &g)));
+                    }
                     // A tensor's or vector's zero takes the shape of the
                     // earlier value, which may differ (`h = h.sum()`,
                     // `v = vec![0.0; v.len() - 1]`): after the pop. (A

@@ -276,16 +276,21 @@ impl Lowerer<'_> {
         }));
     }
 
-    /// `dest = value`. Always a differentiable copy: whether anything flows
-    /// is for the activity analysis to say, never a guess about types.
-    /// A branch's value location starts out a number and takes the kind of
-    /// the first value written into it that is not (`if c { w } else { u }`
-    /// with vectors `w`, `u`), as [`Self::bind_pending`] does for operations.
-    fn copy_into(&mut self, dest: VarId, value: Operand) {
-        let kind = self.kind(&value);
+    /// A location written with a value of `kind`: a branch's value location
+    /// starts out a number and takes the kind of the first value written
+    /// into it that is not one (`if c { w } else { u }` with vectors `w`,
+    /// `u`, or with tensors).
+    fn take_kind(&mut self, dest: VarId, kind: Kind) {
         if self.vars[dest.0].kind == Kind::Scalar && kind != Kind::Scalar {
             self.vars[dest.0].kind = kind;
         }
+    }
+
+    /// `dest = value`. Always a differentiable copy: whether anything flows
+    /// is for the activity analysis to say, never a guess about types.
+    fn copy_into(&mut self, dest: VarId, value: Operand) {
+        let kind = self.kind(&value);
+        self.take_kind(dest, kind);
         self.push(Stmt::Assign(Instr {
             dest,
             op: Op::Prim(Prim::Copy),
@@ -979,9 +984,7 @@ impl Lowerer<'_> {
             }
             Some(BindAs::Fixed(name)) => (self.new_var(name, None, kind, false), true),
             Some(BindAs::Into(v)) => {
-                if self.vars[v.0].kind == Kind::Scalar && kind != Kind::Scalar {
-                    self.vars[v.0].kind = kind;
-                }
+                self.take_kind(v, kind);
                 (v, false)
             }
             None => {
