@@ -288,15 +288,20 @@ impl Printer<'_> {
                     format!("{f}({})", self.e(a))
                 }
             }
-            E::Call(k, args) => {
-                let mut out: Vec<String> = args.iter().map(|a| self.arg(a)).collect();
-                if self.kd {
-                    out.push("__kd".into());
-                    format!("{}_kd({})", self.names[*k], out.join(", "))
-                } else {
-                    format!("{}({})", self.names[*k], out.join(", "))
-                }
-            }
+            E::Call(k, args) => self.call(*k, args, None),
+        }
+    }
+
+    /// A call of program `k`, `written` (`&mut y0`) after the arguments; the
+    /// instrumented twin calls `pK_kd` and passes `__kd` on.
+    fn call(&self, k: usize, args: &[Arg], written: Option<&str>) -> String {
+        let mut out: Vec<String> = args.iter().map(|a| self.arg(a)).collect();
+        out.extend(written.map(|w| format!("&mut {w}")));
+        if self.kd {
+            out.push("__kd".into());
+            format!("{}_kd({})", self.names[k], out.join(", "))
+        } else {
+            format!("{}({})", self.names[k], out.join(", "))
         }
     }
 
@@ -510,14 +515,7 @@ impl Printer<'_> {
                 let _ = writeln!(out, "{pad}return {};", self.top(e));
             }
             S::OutCall { callee, args, dest } => {
-                let mut a: Vec<String> = args.iter().map(|a| self.arg(a)).collect();
-                a.push(format!("&mut {dest}"));
-                if self.kd {
-                    a.push("__kd".into());
-                    let _ = writeln!(out, "{pad}{}_kd({});", self.names[*callee], a.join(", "));
-                } else {
-                    let _ = writeln!(out, "{pad}{}({});", self.names[*callee], a.join(", "));
-                }
+                let _ = writeln!(out, "{pad}{};", self.call(*callee, args, Some(dest)));
             }
         }
     }
@@ -2029,21 +2027,26 @@ fn emit_writer_harness(s: &mut String, n: &str, a: &str, at: usize, grads: &[(St
     );
     let mut pat: Vec<&str> = grads.iter().map(|g| g.0.as_str()).collect();
     pat.push("gout");
-    let push: String = grads
-        .iter()
-        .map(|(g, is_vec)| {
-            if *is_vec {
-                format!("grad.extend_from_slice(&{g}); ")
-            } else {
-                format!("grad.push({g}); ")
-            }
-        })
-        .collect();
+    let push = push_grads(grads);
     let _ = writeln!(
         s,
-        "fn {n}_g(f: &[f64], z: &[i64]) -> (f64, Vec<f64>) {{ let v = {n}_w(f, z); let ({}) = {n}_pullback({a}, &f[{at}..{end}], &{w}); let mut grad = Vec::new(); {push}grad.extend_from_slice(&gout); (v, grad) }}\n",
+        "fn {n}_g(f: &[f64], z: &[i64]) -> (f64, Vec<f64>) {{ let v = {n}_w(f, z); let ({}) = {n}_pullback({a}, &f[{at}..{end}], &{w}); let mut out = Vec::new(); {push}out.extend_from_slice(&gout); (v, out) }}\n",
         pat.join(", "),
     );
+}
+
+/// Statements appending the gradients `grads` (each a vector or a number)
+/// to a flat `out`, in order.
+fn push_grads(grads: &[(String, bool)]) -> String {
+    let mut push = String::new();
+    for (g, is_vec) in grads {
+        if *is_vec {
+            let _ = write!(push, "out.extend_from_slice(&{g}); ");
+        } else {
+            let _ = write!(push, "out.push({g}); ");
+        }
+    }
+    push
 }
 
 /// Writes the whole test module: programs, instrumented twins, wrappers
@@ -2130,14 +2133,7 @@ pub fn emit_module(seed: u64, programs: &[Program]) -> String {
                     .join(", ")
             )
         };
-        let mut push = String::new();
-        for (g, is_vec) in &grads {
-            if *is_vec {
-                let _ = write!(push, "out.extend_from_slice(&{g}); ");
-            } else {
-                let _ = write!(push, "out.push({g}); ");
-            }
-        }
+        let push = push_grads(&grads);
         let _ = writeln!(
             s,
             "fn {n}_g(f: &[f64], z: &[i64]) -> (f64, Vec<f64>) {{ let (v, {pat}) = {n}_grad({a}); let mut out = Vec::new(); {push}(v, out) }}\n"
